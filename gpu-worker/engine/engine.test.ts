@@ -1,0 +1,168 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CancelledError, MediaError } from '../../common/errors.js';
+import { hasSharedMedia, media, probeStreams, readFrames, scoreIou, SKIP_NO_MEDIA } from '../../testing/media.js';
+import { parseOverlayOptions, renderOverlay, warmup, type OverlayOptionsInput } from './index.js';
+
+/**
+ * The engine against real media with exact ground truth (../shared/media), real ffmpeg and real ONNX inference.
+ * Thresholds come from the issue: mean IoU ≥ 0.96 on the two moving clips, flicker at most half of the
+ * unsmoothed engine's on the still clip.
+ */
+let root: string;
+const dirs: string[] = [];
+async function outDir(): Promise<string> {
+  const d = await mkdtemp(join(root, 'o-'));
+  dirs.push(d);
+  return d;
+}
+const run = async (input: string, opts: OverlayOptionsInput, dir?: string) =>
+  renderOverlay(input, dir ?? (await outDir()), parseOverlayOptions(opts));
+
+describe.skipIf(!hasSharedMedia)('frame engine on real media', () => {
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'bubblecast-engine-test-'));
+    await warmup(['fast']);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  for (const clip of ['hopper_mall_720x1280', 'astronaut_gradient_1280x720']) {
+    it(`fast engine: mean IoU ≥ 0.96 on ${clip}`, async () => {
+      const res = await run(media(`${clip}.mp4`), { formats: ['mask'] });
+      expect(res.provider).toBe('cpu');
+      const score = await scoreIou(res.files['mask.mp4']!, media(`${clip}.alpha.mkv`));
+      console.log(`${clip}: ${JSON.stringify({ mean_iou: score.mean_iou, min_iou: score.min_iou, mae: score.mean_abs_error, fps: res.throughputFps })}`);
+      expect(score.mean_iou).toBeGreaterThanOrEqual(0.96);
+    });
+  }
+
+  it('temporal smoothing at least halves flicker on the still speaker', async () => {
+    const flicker = async (smoothing: number) => {
+      const res = await run(media('hopper_static_720x720.mp4'), { formats: ['mask'], smoothing });
+      const raw = await readFrames(res.files['mask.mp4']!, { pixFmt: 'gray' });
+      const n = 720 * 720;
+      const frames = raw.length / n;
+      let sum = 0;
+      for (let f = 1; f < frames; f++) {
+        for (let i = 0; i < n; i++) sum += Math.abs(raw[f * n + i] - raw[(f - 1) * n + i]);
+      }
+      return sum / ((frames - 1) * n * 255);
+    };
+    const raw = await flicker(0);
+    const smooth = await flicker(0.6);
+    console.log(`flicker (mean |Δalpha| per frame): raw ${raw.toExponential(3)}, smoothed ${smooth.toExponential(3)}`);
+    expect(raw).toBeGreaterThan(0);
+    expect(smooth).toBeLessThanOrEqual(raw / 2);
+  });
+
+  it('WebM carries real alpha: 0 outside the circle, > 0 on the face; luma pair, MOV and note agree', async () => {
+    const res = await run(media('hopper_mall_720x1280.mp4'), { formats: ['webm', 'luma', 'mov', 'note'], size: 360 });
+    const S = 360;
+    const rgba = await readFrames(res.files['overlay.webm']!, { pixFmt: 'rgba', from: 90, count: 1, libvpx: true });
+    expect(rgba.length).toBe(S * S * 4);
+    const alpha = (x: number, y: number) => rgba[(y * S + x) * 4 + 3];
+    for (const [x, y] of [[2, 2], [S - 3, 2], [2, S - 3], [S - 3, S - 3]]) expect(alpha(x, y)).toBe(0);
+    // The auto-centred bubble puts the face in the upper-middle part of the circle.
+    let faceAlpha = 0;
+    for (let y = S * 0.3; y < S * 0.5; y++) for (let x = S * 0.4; x < S * 0.6; x++) faceAlpha += alpha(x | 0, y | 0);
+    expect(faceAlpha / ((S * 0.2) * (S * 0.2))).toBeGreaterThan(200);
+
+    const streams = Object.fromEntries(
+      await Promise.all(
+        (['overlay.webm', 'color.mp4', 'matte.mp4', 'overlay.mov', 'note.mp4'] as const).map(async (n) => [n, await probeStreams(res.files[n]!)] as const),
+      ),
+    );
+    const v = (n: keyof typeof streams) => streams[n].find((s) => s.codec_type === 'video')!;
+    expect(v('overlay.webm').tags?.alpha_mode ?? v('overlay.webm').tags?.ALPHA_MODE).toBe('1');
+    expect(v('overlay.mov').pix_fmt).toBe('argb');
+    for (const n of ['color.mp4', 'matte.mp4'] as const) {
+      expect([v(n).width, v(n).height]).toEqual([S, S]);
+      expect(Number(v(n).nb_read_frames)).toBe(res.frames);
+    }
+    expect(v('note.mp4').width).toBeLessThanOrEqual(640);
+    expect(v('note.mp4').width).toBe(v('note.mp4').height);
+    expect(streams['color.mp4'].some((s) => s.codec_type === 'audio')).toBe(true);
+    expect(streams['matte.mp4'].some((s) => s.codec_type === 'audio')).toBe(false);
+    // The matte is white where the WebM is opaque and black where it is transparent.
+    const matte = await readFrames(res.files['matte.mp4']!, { pixFmt: 'gray', from: 90, count: 1 });
+    expect(matte[2 * S + 2]).toBeLessThan(20);
+    expect(matte[Math.round(S * 0.4) * S + S / 2]).toBeGreaterThan(235);
+  });
+
+  it('honours rotation metadata, resamples VFR to constant fps, decodes HEVC and tiny input', async () => {
+    const rotated = await run(media('rotated_phone.mp4'), { formats: ['mask'] });
+    const [rv] = (await probeStreams(rotated.files['mask.mp4']!)).filter((s) => s.codec_type === 'video');
+    expect([rv.width, rv.height]).toEqual([540, 960]);
+    expect((await scoreIou(rotated.files['mask.mp4']!, media('rotated_phone.alpha.mkv'))).mean_iou).toBeGreaterThan(0.9);
+
+    const vfr = await run(media('vfr.mp4'), { formats: ['webm'], size: 256 });
+    expect(vfr.fps).toBe(30);
+    expect(vfr.frames).toBeGreaterThanOrEqual(118); // 4 s at a constant 30 fps, not the 85 coded frames
+    expect(vfr.frames).toBeLessThanOrEqual(121);
+
+    const hevc = await run(media('hevc_720x1280.mp4'), { formats: ['mask'] });
+    expect((await scoreIou(hevc.files['mask.mp4']!, media('hevc_720x1280.alpha.mkv'))).mean_iou).toBeGreaterThan(0.9);
+
+    const tiny = await run(media('tiny_64x64.mp4'), { formats: ['webm'], size: 720 });
+    expect(tiny.width).toBe(64); // never upscaled past the source crop
+  });
+
+  const refusals: Array<[string, MediaError['code']]> = [
+    ['zero.mp4', 'empty_file'],
+    ['not_video.mp4', 'not_video'],
+    ['audio_only.mp4', 'no_video_stream'],
+    ['corrupt.mp4', 'corrupt'],
+    ['long_header_only.mp4', 'too_long'],
+    ['no_person_1280x720.mp4', 'no_person'],
+  ];
+  for (const [file, code] of refusals) {
+    it(`refuses bad/${file} with ${code} and leaves no files`, async () => {
+      const dir = await outDir();
+      const err = await run(media(`bad/${file}`), { formats: ['webm', 'luma', 'mask'] }, dir).catch((e) => e);
+      expect(err).toBeInstanceOf(MediaError);
+      expect((err as MediaError).code).toBe(code);
+      expect(await readdir(dir).catch(() => [])).toEqual([]);
+    });
+  }
+
+  it('a header that lies about its length is corrupt when the limit allows it', async () => {
+    const err = await run(media('bad/long_header_only.mp4'), { formats: ['webm'], maxDurationSec: 7200 }).catch((e) => e);
+    expect((err as MediaError).code).toBe('corrupt');
+  });
+
+  it('cancels promptly through the AbortSignal and removes partial output', async () => {
+    const dir = await outDir();
+    const ac = new AbortController();
+    const started = Date.now();
+    const p = renderOverlay(media('hopper_mall_720x1280.mp4'), dir, parseOverlayOptions({ formats: ['webm'] }), {
+      signal: ac.signal,
+      onProgress: (e) => e.frame > 20 && ac.abort(),
+    });
+    await expect(p).rejects.toBeInstanceOf(CancelledError);
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasSharedMedia || process.env.SKIP_QUALITY_ENGINE === '1')('quality engine (ISNet) on CPU', () => {
+  it('runs end to end on a short clip', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bubblecast-isnet-'));
+    try {
+      const res = await renderOverlay(
+        media('tiny_64x64.mp4'),
+        dir,
+        parseOverlayOptions({ engine: 'quality', formats: ['webm', 'mask'], fps: 3 }),
+      );
+      expect(res.engine).toBe('quality');
+      expect(res.frames).toBeGreaterThanOrEqual(5);
+      const score = await scoreIou(res.files['mask.mp4']!, media('tiny_64x64.alpha.mkv'));
+      console.log(`quality engine on tiny_64x64 @3fps: ${res.frames} frames, ${res.perFrame.inferMs} ms/frame inference, IoU(prefix) ${score.mean_iou}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});

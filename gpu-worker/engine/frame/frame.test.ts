@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { Compositor } from './compose.js';
+import { CenterTracker, measurePerson } from './person.js';
+import { buildShapeMask } from './shape.js';
+import { MaskSmoother } from './smoothing.js';
+
+describe('shape masks', () => {
+  it('circle: opaque centre, transparent corners, soft edge of about the feather width', () => {
+    const s = buildShapeMask(100, 'circle', 8, 0, null);
+    expect(s.alpha[50 * 100 + 50]).toBe(1);
+    expect(s.alpha[0]).toBe(0);
+    expect(s.alpha[99 * 100 + 99]).toBe(0);
+    const edge = Array.from({ length: 50 }, (_, x) => s.alpha[50 * 100 + x]);
+    const soft = edge.filter((a) => a > 0 && a < 1).length;
+    expect(soft).toBeGreaterThanOrEqual(6);
+    expect(soft).toBeLessThanOrEqual(10);
+    expect(s.spanStart[0]).toBeGreaterThan(30); // top row only covers the middle of a circle
+  });
+
+  it('rect covers the corners, rounded does not', () => {
+    const rect = buildShapeMask(64, 'rect', 1, 0, null);
+    const rounded = buildShapeMask(64, 'rounded', 1, 0.25, null);
+    expect(rect.alpha[1 * 64 + 1]).toBeGreaterThan(0.4);
+    expect(rounded.alpha[1 * 64 + 1]).toBe(0);
+    expect(rounded.alpha[32 * 64 + 1]).toBeGreaterThan(0.4);
+  });
+
+  it('border ring lies just inside the edge', () => {
+    const s = buildShapeMask(100, 'circle', 1, 0, { widthPx: 4, color: '#ff0000' });
+    expect(s.ring![50 * 100 + 2]).toBeGreaterThan(0.9);
+    expect(s.ring![50 * 100 + 50]).toBe(0);
+    expect(s.ringRgb).toEqual([255, 0, 0]);
+  });
+});
+
+describe('mask smoothing', () => {
+  it('damps small jitter but follows a real change at once', () => {
+    const sm = new MaskSmoother(0.7);
+    const n = 1000;
+    let raw = 0;
+    let smooth = 0;
+    let prevRaw = new Float32Array(n).fill(0.5);
+    let prevSmooth = Float32Array.from(sm.update(prevRaw));
+    let seed = 1;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let f = 0; f < 50; f++) {
+      const p = Float32Array.from({ length: n }, () => 0.5 + (rnd() - 0.5) * 0.1);
+      const s = Float32Array.from(sm.update(p));
+      for (let i = 0; i < n; i++) {
+        raw += Math.abs(p[i] - prevRaw[i]);
+        smooth += Math.abs(s[i] - prevSmooth[i]);
+      }
+      prevRaw = p;
+      prevSmooth = s;
+    }
+    expect(smooth).toBeLessThan(raw * 0.5);
+    const jump = sm.update(new Float32Array(n).fill(1));
+    expect(jump[0]).toBeGreaterThan(0.97);
+  });
+
+  it('strength 0 is a pass-through', () => {
+    const p = new Float32Array([0.1, 0.9]);
+    expect(new MaskSmoother(0).update(p)).toBe(p);
+  });
+});
+
+describe('person tracking', () => {
+  const map = (fill: (x: number, y: number) => number) =>
+    Float32Array.from({ length: 64 * 64 }, (_, i) => fill(i % 64, Math.floor(i / 64)));
+
+  it('measures coverage, top edge and head position', () => {
+    const m = map((x, y) => (x >= 40 && x < 56 && y >= 16 ? 1 : 0));
+    const s = measurePerson(m, 64, 64);
+    expect(s.coverage).toBeCloseTo((16 * 48) / 4096, 3);
+    expect(s.top).toBeCloseTo(16 / 64, 3);
+    expect(s.headX).toBeCloseTo(48 / 64, 2);
+  });
+
+  it('follows the head, stays in frame, ignores jitter and holds when nobody is there', () => {
+    const t = new CenterTracker(1280, 720, 400, null);
+    const first = t.next({ coverage: 0.2, top: 0.1, headX: 0.75 });
+    expect(first.x).toBe(Math.round(0.75 * 1280 - 200));
+    expect(first.y).toBeGreaterThanOrEqual(0);
+    expect(t.next({ coverage: 0.2, top: 0.1, headX: 0.751 })).toEqual(first); // inside the dead zone
+    expect(t.next({ coverage: 0, top: 0, headX: 0.5 })).toEqual(first); // nobody: hold
+    const far = t.next({ coverage: 0.2, top: 0.1, headX: 0.99 });
+    expect(far.x).toBeGreaterThan(first.x);
+    for (let i = 0; i < 200; i++) t.next({ coverage: 0.2, top: 0.1, headX: 0.99 });
+    expect(t.next({ coverage: 0.2, top: 0.1, headX: 0.99 }).x).toBe(1280 - 400); // clamped to the frame
+  });
+});
+
+describe('compositor', () => {
+  it('keeps person pixels inside the shape and clears everything else', () => {
+    const W = 40;
+    const H = 40;
+    const rgb = new Uint8Array(W * H * 3).fill(200);
+    const shape = buildShapeMask(40, 'circle', 1, 0, null);
+    const c = new Compositor(W, H, 8, 8, shape);
+    const mask = Float32Array.from({ length: 64 }, (_, i) => (i % 8 < 4 ? 1 : 0)); // left half is the person
+    const out = new Uint8Array(40 * 40 * 4);
+    c.compose(rgb, mask, 0, 0, out);
+    const px = (x: number, y: number) => Array.from(out.subarray((y * 40 + x) * 4, (y * 40 + x) * 4 + 4));
+    expect(px(10, 20)).toEqual([200, 200, 200, 255]);
+    expect(px(30, 20)).toEqual([0, 0, 0, 0]); // background: colour zeroed too
+    expect(px(0, 0)).toEqual([0, 0, 0, 0]); // outside the circle
+    const gray = new Uint8Array(W * H);
+    c.fullMask(mask, gray);
+    expect(gray[20 * W + 5]).toBe(255);
+    expect(gray[20 * W + 35]).toBe(0);
+  });
+});

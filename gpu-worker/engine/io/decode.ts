@@ -1,0 +1,46 @@
+import { spawnFfmpeg } from '../../../common/ffmpeg.js';
+import { FrameReader } from './frame-reader.js';
+
+export interface DecodePlan {
+  /** Frame size the decoder delivers (display orientation, maybe downscaled). */
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** Frames larger than this on their shorter side are scaled down while decoding: the bubble never needs more. */
+export const MAX_WORK_SIDE = 1080;
+
+/** Work size: display size, shorter side capped at MAX_WORK_SIDE, both even. */
+export function workSize(displayWidth: number, displayHeight: number): { width: number; height: number } {
+  const short = Math.min(displayWidth, displayHeight);
+  const k = short > MAX_WORK_SIDE ? MAX_WORK_SIDE / short : 1;
+  const even = (v: number) => Math.max(2, Math.round((v * k) / 2) * 2);
+  return { width: even(displayWidth), height: even(displayHeight) };
+}
+
+/**
+ * Starts ffmpeg decoding the first video stream to raw RGB24 at a constant frame rate (VFR input gets frames
+ * duplicated/dropped to the grid), in display orientation (ffmpeg applies the rotation metadata by default).
+ */
+export function startDecoder(inputPath: string, plan: DecodePlan, signal?: AbortSignal) {
+  const filters = [
+    `fps=${plan.fps}`,
+    `scale=${plan.width}:${plan.height}:flags=area`,
+    'setsar=1',
+    'format=rgb24',
+  ];
+  const { child, done } = spawnFfmpeg(
+    [
+      '-loglevel', 'error',
+      '-i', inputPath,
+      '-map', '0:v:0', '-an', '-sn', '-dn',
+      '-vf', filters.join(','),
+      '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+      'pipe:1',
+    ],
+    { signal, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const reader = new FrameReader(child.stdout!, plan.width * plan.height * 3);
+  return { reader, done, kill: () => child.kill('SIGKILL') };
+}
