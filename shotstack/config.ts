@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { defineConfig, env } from '../common/config.js';
+import type { ShotstackClientOptions } from './client.js';
+
+/**
+ * Shotstack settings, keyed by environment variable. With no `SHOTSTACK_API_KEY` the default target is the local
+ * Shotstack-compatible renderer (`npm run shotstack:local`), so a newcomer renders without an account.
+ */
+export const shotstackConfigSchema = z.object({
+  /** Sandbox (`stage`) and production (`v1`) keys differ. Optional: unset means "use the local renderer". */
+  SHOTSTACK_API_KEY: z.string().optional(),
+  SHOTSTACK_ENV: z.enum(['stage', 'v1']).default('stage'),
+  /** Base URL override (no trailing path), e.g. a proxy or a local renderer on another host. */
+  SHOTSTACK_API_URL: env.url().optional(),
+  /** Port of the local renderer; also the port `npm run shotstack:local` listens on. */
+  SHOTSTACK_LOCAL_PORT: env.int(4550, 0, 65535),
+  /** Interface the local renderer binds to (loopback by default: it has no authentication). */
+  SHOTSTACK_LOCAL_HOST: z.string().default('127.0.0.1'),
+  /** Where the local renderer keeps sources and renders (git-ignored by default). */
+  SHOTSTACK_LOCAL_DATA_DIR: z.string().default('tmp/shotstack-local'),
+  SHOTSTACK_LUMA_POLARITY: z.enum(['white-visible', 'white-transparent']).default('white-visible'),
+  /** Limit for one HTTP exchange (not for whole uploads/downloads, which have their own). */
+  SHOTSTACK_REQUEST_TIMEOUT_MS: env.int(30_000, 100),
+  /** Limit for one upload PUT or one download of a rendered file. */
+  SHOTSTACK_TRANSFER_TIMEOUT_MS: env.int(15 * 60_000, 1000),
+  SHOTSTACK_POLL_INTERVAL_MS: env.int(2000, 50),
+  /** How long waitForRender waits before giving up (Shotstack needs ~20 s per minute of output, plus queueing). */
+  SHOTSTACK_RENDER_DEADLINE_MS: env.int(15 * 60_000, 1000),
+  /** How long ingestFile waits for a source to become `ready` after the upload. */
+  SHOTSTACK_INGEST_DEADLINE_MS: env.int(10 * 60_000, 1000),
+  SHOTSTACK_MAX_RETRIES: env.int(5, 0, 20),
+});
+
+export type ShotstackConfig = z.infer<typeof shotstackConfigSchema>;
+
+export const loadShotstackConfig = defineConfig('shotstack', shotstackConfigSchema);
+
+export const SHOTSTACK_CLOUD_URL = 'https://api.shotstack.io';
+
+/** Where requests go: an explicit override, else Shotstack when a key is set, else the local renderer. */
+export function resolveApiUrl(cfg: ShotstackConfig): string {
+  if (cfg.SHOTSTACK_API_URL) return cfg.SHOTSTACK_API_URL.replace(/\/+$/, '');
+  if (cfg.SHOTSTACK_API_KEY) return SHOTSTACK_CLOUD_URL;
+  return `http://127.0.0.1:${cfg.SHOTSTACK_LOCAL_PORT}`;
+}
+
+/** True when the target is the local renderer (no key and no override): callers can say so in logs. */
+export function usesLocalRenderer(cfg: ShotstackConfig): boolean {
+  return !cfg.SHOTSTACK_API_URL && !cfg.SHOTSTACK_API_KEY;
+}
+
+export function clientOptionsFromConfig(cfg: ShotstackConfig): ShotstackClientOptions {
+  return {
+    apiUrl: resolveApiUrl(cfg),
+    apiKey: cfg.SHOTSTACK_API_KEY,
+    env: cfg.SHOTSTACK_ENV,
+    timeoutMs: cfg.SHOTSTACK_REQUEST_TIMEOUT_MS,
+    transferTimeoutMs: cfg.SHOTSTACK_TRANSFER_TIMEOUT_MS,
+    pollIntervalMs: cfg.SHOTSTACK_POLL_INTERVAL_MS,
+    renderDeadlineMs: cfg.SHOTSTACK_RENDER_DEADLINE_MS,
+    ingestDeadlineMs: cfg.SHOTSTACK_INGEST_DEADLINE_MS,
+    maxRetries: cfg.SHOTSTACK_MAX_RETRIES,
+  };
+}

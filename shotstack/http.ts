@@ -1,0 +1,213 @@
+import type { Logger } from '../common/logger.js';
+import { CancelledError } from '../common/errors.js';
+import { ShotstackError } from './errors.js';
+
+/**
+ * One Shotstack HTTP call with a timeout per attempt and retries with exponential backoff + full jitter.
+ *
+ * What is retried, and why:
+ * - 429 and 5xx on every method: the service answered that it did not do the work (429 honours Retry-After),
+ *   except 504 on a POST (a gateway timeout: the backend may have queued the render);
+ * - timeouts and broken connections only on idempotent calls (GET, the signed PUT). A POST that timed out may
+ *   have queued a render on the other side; sending it again could start (and bill) a second render, so it
+ *   fails as `timeout` instead — except when the connection was refused, where nothing reached the server.
+ */
+export interface RetryPolicy {
+  maxRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Cap on a server's Retry-After, so a broken header cannot park a job for hours. */
+  maxRetryAfterMs: number;
+}
+
+export interface HttpCall<T> {
+  /** Short label for messages and logs, e.g. "POST /render". Never a full URL: signed URLs carry credentials. */
+  operation: string;
+  method: 'GET' | 'POST' | 'PUT';
+  url: string;
+  headers?: Record<string, string>;
+  /** A fresh body per attempt (a stream can be read only once). */
+  body?: () => { body: NonNullable<RequestInit['body']>; headers?: Record<string, string> };
+  timeoutMs: number;
+  signal?: AbortSignal;
+  idempotent: boolean;
+  /** Reads a successful (2xx) answer. Runs under the same timeout as the exchange. */
+  read: (res: Response, signal: AbortSignal) => Promise<T>;
+}
+
+export interface HttpContext {
+  retry: RetryPolicy;
+  log: Logger;
+  /** Injected for tests of the backoff itself; defaults to a signal-aware setTimeout. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export async function callShotstack<T>(ctx: HttpContext, call: HttpCall<T>): Promise<T> {
+  const sleep = ctx.sleep ?? abortableSleep;
+  for (let attempt = 0; ; attempt++) {
+    throwIfCancelled(call.signal);
+    const canRetry = attempt < ctx.retry.maxRetries;
+    const timeout = AbortSignal.timeout(call.timeoutMs);
+    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      const body = call.body?.();
+      res = await fetch(call.url, {
+        method: call.method,
+        headers: { ...call.headers, ...body?.headers },
+        body: body?.body,
+        signal,
+        // Streamed request bodies need half-duplex in Node's fetch.
+        ...(body ? { duplex: 'half' } : {}),
+      } as RequestInit);
+      if (res.ok) return await call.read(res, signal);
+    } catch (e) {
+      if (e instanceof ShotstackError) throw e;
+      throwIfCancelled(call.signal, e);
+      const timedOut = timeout.aborted;
+      const refused = connectionRefused(e);
+      if (canRetry && (call.idempotent || refused)) {
+        const delay = backoff(ctx.retry, attempt);
+        ctx.log.warn({ operation: call.operation, attempt, delayMs: delay, reason: timedOut ? 'timeout' : errorCode(e) }, 'shotstack call failed, retrying');
+        await sleep(delay, call.signal);
+        continue;
+      }
+      if (timedOut) {
+        throw new ShotstackError('timeout', `${call.operation}: no answer within ${call.timeoutMs} ms`, {
+          operation: call.operation,
+          cause: e,
+        });
+      }
+      throw new ShotstackError('retryable', `${call.operation}: network error (${errorCode(e)})`, {
+        operation: call.operation,
+        cause: e,
+      });
+    }
+
+    const serviceMessage = serviceMessageOf(await readBodySafely(res));
+    const status = res.status;
+    const details = { status, operation: call.operation, serviceMessage };
+    const what = `${call.operation}: HTTP ${status}${serviceMessage ? ` — ${serviceMessage}` : ''}`;
+    if (status === 429 || status >= 500) {
+      // A gateway timeout (504) says nothing about whether the backend acted: like our own timeout, it is
+      // not a reason to resend a non-idempotent POST.
+      const ambiguous = status === 504 && !call.idempotent;
+      if (canRetry && !ambiguous) {
+        const retryAfter = retryAfterMs(res.headers.get('retry-after'), ctx.retry.maxRetryAfterMs);
+        const delay = retryAfter ?? backoff(ctx.retry, attempt);
+        ctx.log.warn({ operation: call.operation, status, attempt, delayMs: delay }, 'shotstack busy or failing, retrying');
+        await sleep(delay, call.signal);
+        continue;
+      }
+      throw new ShotstackError('retryable', what, details);
+    }
+    if (status === 401 || status === 403) {
+      throw new ShotstackError('auth', `${what} (check SHOTSTACK_API_KEY and that it matches SHOTSTACK_ENV)`, details);
+    }
+    throw new ShotstackError('bad_request', what, details);
+  }
+}
+
+/** Full jitter: a random delay in [0, min(max, base·2^attempt)] — spreads out clients that failed together. */
+export function backoff(p: RetryPolicy, attempt: number): number {
+  const cap = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** attempt);
+  return Math.round(Math.random() * cap);
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function retryAfterMs(header: string | null, maxMs: number): number | null {
+  if (!header) return null;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  if (!Number.isFinite(ms)) return null;
+  return Math.min(Math.max(0, ms), maxMs);
+}
+
+/**
+ * Extracts the human message from the error bodies Shotstack uses:
+ * Edit API `{success:false, message, response: {error: {details: [{message}]}} | string}`,
+ * Ingest API `{errors: [{title, detail}]}`, API gateway `{message}`.
+ */
+export function serviceMessageOf(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.trim().slice(0, 500) || undefined;
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as Record<string, any>;
+  if (Array.isArray(b.errors) && b.errors.length) {
+    return b.errors.map((e: any) => [e?.title, e?.detail].filter(Boolean).join(': ')).join('; ');
+  }
+  const response = b.response;
+  const details = response?.error?.details;
+  if (Array.isArray(details) && details.length) {
+    const parts = details.map((d: any) => String(d?.message ?? '')).filter(Boolean);
+    return [b.message, parts.join('; ')].filter(Boolean).join(': ');
+  }
+  const inner =
+    typeof response === 'string'
+      ? response
+      : typeof response?.error === 'string'
+        ? response.error
+        : typeof response?.message === 'string'
+          ? response.message
+          : undefined;
+  const outer = typeof b.message === 'string' ? b.message : undefined;
+  if (inner && outer && inner !== outer) return `${outer}: ${inner}`;
+  return inner ?? outer;
+}
+
+async function readBodySafely(res: Response): Promise<unknown> {
+  try {
+    const text = await res.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readJson<T>(res: Response, operation: string): Promise<T> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ShotstackError('retryable', `${operation}: the answer was not JSON (HTTP ${res.status})`, {
+      status: res.status,
+      operation,
+    });
+  }
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined, cause?: unknown): void {
+  if (signal?.aborted) {
+    const reason = signal.reason;
+    if (reason instanceof Error && reason.name !== 'AbortError') throw reason;
+    throw new CancelledError(cause instanceof Error ? `cancelled (${cause.message})` : 'cancelled');
+  }
+}
+
+function errorCode(e: unknown): string {
+  const cause = (e as { cause?: { code?: string } })?.cause;
+  return cause?.code ?? (e as NodeJS.ErrnoException)?.code ?? (e as Error)?.name ?? 'unknown';
+}
+
+function connectionRefused(e: unknown): boolean {
+  const code = errorCode(e);
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CancelledError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,31 @@
+/** Public API of the Shotstack part: client, bubble timeline builder, local renderer, config. */
+export { createShotstackClient } from './client.js';
+export type { CallOptions, IngestOptions, RenderResult, ShotstackClient, ShotstackClientOptions, WaitOptions } from './client.js';
+export { ShotstackError, isShotstackError } from './errors.js';
+export type { ShotstackErrorDetails, ShotstackErrorKind } from './errors.js';
+export { BUBBLE_POSITIONS, SHOTSTACK_FPS, bubblePlacement, buildBubbleEdit, outputDuration } from './timeline.js';
+export type {
+  BubbleAspect,
+  BubbleEditInput,
+  BubbleEditOptions,
+  BubbleOverlay,
+  BubblePlacement,
+  BubblePosition,
+  BubbleResolution,
+  DurationRule,
+} from './timeline.js';
+export { invertMatte } from './matte.js';
+export { outputPixelSize } from './output-size.js';
+export {
+  SHOTSTACK_CLOUD_URL,
+  clientOptionsFromConfig,
+  loadShotstackConfig,
+  resolveApiUrl,
+  shotstackConfigSchema,
+  usesLocalRenderer,
+} from './config.js';
+export type { ShotstackConfig } from './config.js';
+export { startLocalShotstack } from './local/server.js';
+export type { LocalShotstack, LocalShotstackOptions, RequestLogEntry } from './local/server.js';
+export type { FaultResponse, FaultRoute, LocalFaults } from './local/faults.js';
+export type * from './types.js';

@@ -1,0 +1,34 @@
+import { resolve } from 'node:path';
+import { logger } from '../../common/logger.js';
+import { loadShotstackConfig } from '../config.js';
+import { startLocalShotstack } from './server.js';
+
+/**
+ * `npm run shotstack:local`: the local Shotstack-compatible renderer on SHOTSTACK_LOCAL_PORT (default 4550).
+ * Files live in SHOTSTACK_LOCAL_DATA_DIR (default ./tmp/shotstack-local, git-ignored) so renders survive restarts
+ * of the client, not of this process (ids are kept in memory).
+ */
+const cfg = loadShotstackConfig();
+const server = await startLocalShotstack({
+  port: cfg.SHOTSTACK_LOCAL_PORT,
+  host: cfg.SHOTSTACK_LOCAL_HOST,
+  dataDir: resolve(cfg.SHOTSTACK_LOCAL_DATA_DIR),
+  lumaPolarity: cfg.SHOTSTACK_LUMA_POLARITY,
+});
+logger.info(
+  { url: server.url, env: cfg.SHOTSTACK_ENV },
+  `local Shotstack renderer ready: unset SHOTSTACK_API_KEY (or set SHOTSTACK_API_URL=${server.url}) to render here`,
+);
+
+let closing = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'local Shotstack renderer stopping');
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

@@ -1,0 +1,246 @@
+import { outputPixelSize } from '../output-size.js';
+import type { Clip, ClipFit, ClipPosition, Edit } from '../types.js';
+
+/**
+ * Turns a validated Edit plus what the renderer learnt about each asset (probe) into a concrete render plan:
+ * absolute times, pixel boxes, draw order, which luma masks which clip. Pure, so Shotstack's layout rules are
+ * unit-testable without ffmpeg. The rules, as documented by Shotstack:
+ * - tracks[0] is the top layer; clips on one track do not overlap;
+ * - `start: "auto"` = right after the previous clip of the track; `length: "auto"` = the asset's own duration
+ *   (after trim); `length: "end"` = until the end of the timeline (the latest end of all other clips);
+ * - `fit` sizes the asset against the viewport (crop = fill + keep aspect + crop overflow, cover = stretch,
+ *   contain = fit inside, none = native pixels), then `scale` multiplies that box;
+ * - `position` anchors the box to one of nine points, `offset` moves it by a fraction of the viewport
+ *   (x of the width, y of the height, +y = up);
+ * - a `luma` clip masks the video clip it overlaps on the same track.
+ */
+
+export interface AssetInfo {
+  width: number;
+  height: number;
+  durationSec: number;
+  hasAudio: boolean;
+  /** A decoder to force before `-i` so the alpha channel survives (VP8/VP9 keep alpha in a side channel). */
+  alphaDecoder: 'libvpx-vp9' | 'libvpx' | null;
+  hasAlpha: boolean;
+}
+
+export interface Box {
+  /** Size the asset is scaled to first. */
+  scaledWidth: number;
+  scaledHeight: number;
+  /** Final size on screen (a centred crop of the scaled asset when smaller than it). */
+  width: number;
+  height: number;
+  /** Top-left corner in output pixels (may be negative or beyond the frame). */
+  x: number;
+  y: number;
+}
+
+export interface PlannedMask {
+  src: string;
+  trim: number;
+  start: number;
+  length: number;
+  box: Box;
+  /** Same box and same time range as the clip it masks: can be merged directly, no canvas needed. */
+  alignedWithClip: boolean;
+}
+
+export interface PlannedClip {
+  track: number;
+  index: number;
+  src: string;
+  start: number;
+  length: number;
+  trim: number;
+  volume: number;
+  box: Box;
+  hasAlpha: boolean;
+  mask?: PlannedMask;
+}
+
+export interface RenderPlan {
+  width: number;
+  height: number;
+  fps: { value: number; rational: string };
+  durationSec: number;
+  /** ffmpeg colour, 0xRRGGBB */
+  background: string;
+  /** Draw order: bottom layer first. */
+  clips: PlannedClip[];
+  mute: boolean;
+}
+
+/** A well-formed Edit that still cannot be rendered (overlaps, unknown lengths…): the render fails with this. */
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+const EPS = 0.001;
+
+function even(n: number): number {
+  return Math.max(2, Math.round(n / 2) * 2);
+}
+
+const FPS_RATIONALS: Record<string, string> = { '23.976': '24000/1001', '29.97': '30000/1001', '59.94': '60000/1001' };
+
+export function outputGeometry(output: Edit['output']): { width: number; height: number } {
+  if (output.size?.width && output.size?.height) return { width: output.size.width, height: output.size.height };
+  return outputPixelSize(output.resolution ?? 'sd', output.aspectRatio ?? '16:9');
+}
+
+export function clipBox(
+  fit: ClipFit,
+  scale: number,
+  position: ClipPosition,
+  offset: { x?: number; y?: number },
+  asset: { width: number; height: number },
+  viewport: { width: number; height: number },
+): Box {
+  const { width: W, height: H } = viewport;
+  const { width: w, height: h } = asset;
+  let scaledWidth: number;
+  let scaledHeight: number;
+  let width: number;
+  let height: number;
+  switch (fit) {
+    case 'crop': {
+      const k = Math.max(W / w, H / h) * scale;
+      scaledWidth = even(w * k);
+      scaledHeight = even(h * k);
+      width = Math.min(scaledWidth, even(W * scale));
+      height = Math.min(scaledHeight, even(H * scale));
+      break;
+    }
+    case 'cover':
+      scaledWidth = width = even(W * scale);
+      scaledHeight = height = even(H * scale);
+      break;
+    case 'contain': {
+      const k = Math.min(W / w, H / h) * scale;
+      scaledWidth = width = even(w * k);
+      scaledHeight = height = even(h * k);
+      break;
+    }
+    case 'none':
+      scaledWidth = width = even(w * scale);
+      scaledHeight = height = even(h * scale);
+      break;
+  }
+  const col = position === 'topLeft' || position === 'left' || position === 'bottomLeft' ? 0
+    : position === 'topRight' || position === 'right' || position === 'bottomRight' ? 2 : 1;
+  const row = position.startsWith('top') ? 0 : position.startsWith('bottom') ? 2 : 1;
+  const x = (col === 0 ? 0 : col === 2 ? W - width : (W - width) / 2) + (offset.x ?? 0) * W;
+  const y = (row === 0 ? 0 : row === 2 ? H - height : (H - height) / 2) - (offset.y ?? 0) * H;
+  return { scaledWidth, scaledHeight, width, height, x: Math.round(x), y: Math.round(y) };
+}
+
+interface TimedClip {
+  track: number;
+  index: number;
+  clip: Clip;
+  start: number;
+  /** null until "end" is resolved */
+  length: number | null;
+  trim: number;
+  info: AssetInfo;
+}
+
+export function planRender(edit: Edit, assets: (src: string) => AssetInfo): RenderPlan {
+  const viewport = outputGeometry(edit.output);
+  const fpsValue = edit.output.fps ?? 25;
+  const timed: TimedClip[] = [];
+
+  edit.timeline.tracks.forEach((track, t) => {
+    let previousEnd: number | null = 0;
+    track.clips.forEach((clip, c) => {
+      const asset = clip.asset as { type: string; src: string; trim?: number };
+      const info = assets(asset.src);
+      const trim = asset.trim ?? 0;
+      let start: number;
+      if (clip.start === 'auto') {
+        if (previousEnd === null) throw new PlanError(`tracks[${t}].clips[${c}]: start "auto" follows a clip of length "end"`);
+        start = previousEnd;
+      } else start = Number(clip.start);
+      let length: number | null;
+      if (clip.length === 'auto') {
+        length = info.durationSec - trim;
+        if (!(length > EPS)) throw new PlanError(`tracks[${t}].clips[${c}]: trim ${trim} s is past the end of the asset (${info.durationSec} s)`);
+      } else if (clip.length === 'end') length = null;
+      else length = Number(clip.length);
+      previousEnd = length === null ? null : start + length;
+      timed.push({ track: t, index: c, clip, start, length, trim, info });
+    });
+  });
+
+  const definiteEnds = timed.filter((x) => x.length !== null).map((x) => x.start + x.length!);
+  if (!definiteEnds.length) throw new PlanError('every clip has length "end": the timeline has no end');
+  const timelineEnd = Math.max(...definiteEnds);
+  for (const x of timed) {
+    if (x.length === null) {
+      x.length = timelineEnd - x.start;
+      if (!(x.length > EPS)) throw new PlanError(`tracks[${x.track}].clips[${x.index}]: starts at or after the end of the timeline`);
+    }
+  }
+  const durationSec = Math.max(...timed.map((x) => x.start + x.length!));
+
+  const boxOf = (x: TimedClip): Box =>
+    clipBox(x.clip.fit ?? 'crop', (x.clip.scale as number | undefined) ?? 1, x.clip.position ?? 'center', (x.clip.offset ?? {}) as { x?: number; y?: number }, x.info, viewport);
+
+  const planned: PlannedClip[] = [];
+  const trackCount = edit.timeline.tracks.length;
+  for (let t = trackCount - 1; t >= 0; t--) {
+    const onTrack = timed.filter((x) => x.track === t);
+    const videos = onTrack.filter((x) => x.clip.asset.type === 'video').sort((a, b) => a.start - b.start);
+    for (let i = 1; i < videos.length; i++) {
+      const prev = videos[i - 1]!;
+      if (videos[i]!.start < prev.start + prev.length! - EPS) {
+        throw new PlanError(`tracks[${t}]: clips ${prev.index} and ${videos[i]!.index} overlap`);
+      }
+    }
+    const clips = videos.map<PlannedClip>((x) => ({
+      track: t,
+      index: x.index,
+      src: (x.clip.asset as { src: string }).src,
+      start: x.start,
+      length: x.length!,
+      trim: x.trim,
+      volume: ((x.clip.asset as { volume?: number }).volume as number | undefined) ?? 1,
+      box: boxOf(x),
+      hasAlpha: x.info.hasAlpha,
+    }));
+    for (const luma of onTrack.filter((x) => x.clip.asset.type === 'luma')) {
+      const lumaEnd = luma.start + luma.length!;
+      let best: PlannedClip | undefined;
+      let bestOverlap = EPS;
+      for (const v of clips) {
+        const overlap = Math.min(lumaEnd, v.start + v.length) - Math.max(luma.start, v.start);
+        if (overlap > bestOverlap) {
+          best = v;
+          bestOverlap = overlap;
+        }
+      }
+      if (!best) throw new PlanError(`tracks[${t}].clips[${luma.index}]: the luma clip overlaps no video clip on its track`);
+      if (best.mask) throw new PlanError(`tracks[${t}].clips[${best.index}]: more than one luma clip masks it (the local renderer supports one)`);
+      const box = boxOf(luma);
+      const sameBox = (Object.keys(box) as (keyof Box)[]).every((k) => box[k] === best!.box[k]);
+      const sameTime = Math.abs(luma.start - best.start) < EPS && Math.abs(luma.length! - best.length) < EPS;
+      best.mask = { src: (luma.clip.asset as { src: string }).src, trim: luma.trim, start: luma.start, length: luma.length!, box, alignedWithClip: sameBox && sameTime };
+    }
+    planned.push(...clips);
+  }
+
+  const background = edit.timeline.background ?? '#000000';
+  return {
+    ...viewport,
+    fps: { value: fpsValue, rational: FPS_RATIONALS[String(fpsValue)] ?? String(fpsValue) },
+    durationSec,
+    background: `0x${background.slice(-6)}`,
+    clips: planned,
+    mute: edit.output.mute === true,
+  };
+}

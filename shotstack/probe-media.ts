@@ -1,0 +1,81 @@
+import { runFfmpeg, spawnFfmpeg } from '../common/ffmpeg.js';
+
+/**
+ * Tiny synthetic media for probing a renderer: solid-colour clips, a circular luma matte, alpha bubbles in the
+ * engine's two alpha formats, and a reader for one decoded frame. Used by `npm run shotstack:check` against the
+ * real sandbox and by the tests against the local renderer, so both probe with identical inputs.
+ */
+const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-threads', '2'];
+
+export async function makeSolidVideo(
+  path: string,
+  o: { color: string; width: number; height: number; durationSec: number; fps?: number; audio?: boolean },
+): Promise<string> {
+  const fps = o.fps ?? 25;
+  const args = ['-f', 'lavfi', '-i', `color=c=${o.color}:s=${o.width}x${o.height}:d=${o.durationSec}:r=${fps}`];
+  if (o.audio) args.push('-f', 'lavfi', '-i', `sine=f=440:d=${o.durationSec}`);
+  args.push(...X264, ...(o.audio ? ['-c:a', 'aac', '-shortest'] : ['-an']), '-movflags', '+faststart', path);
+  await runFfmpeg(args);
+  return path;
+}
+
+function discExpression(size: number): string {
+  const c = (size - 1) / 2;
+  return `lt(hypot(X-${c}\\,Y-${c})\\,${size * 0.46})`;
+}
+
+/** A disc on a square: white inside, black outside (white = visible) unless `inverted`. */
+export async function makeCircleMatte(path: string, o: { size: number; durationSec: number; fps?: number; inverted?: boolean }): Promise<string> {
+  const inside = discExpression(o.size);
+  const lum = o.inverted ? `255*(1-${inside})` : `255*${inside}`;
+  await runFfmpeg([
+    '-f', 'lavfi', '-i', `color=c=black:s=${o.size}x${o.size}:d=${o.durationSec}:r=${o.fps ?? 25},format=gray,geq=lum='${lum}'`,
+    ...X264, '-an', '-movflags', '+faststart', path,
+  ]);
+  return path;
+}
+
+/** A square of one colour whose alpha is a disc: WebM VP9 yuva420p or MOV qtrle argb. */
+export async function makeAlphaBubble(
+  path: string,
+  o: { color: string; size: number; durationSec: number; format: 'webm' | 'mov' },
+): Promise<string> {
+  const src =
+    `color=c=${o.color}:s=${o.size}x${o.size}:d=${o.durationSec}:r=25,format=rgba,` +
+    `geq=r='r(X\\,Y)':g='g(X\\,Y)':b='b(X\\,Y)':a='255*${discExpression(o.size)}'`;
+  const codec =
+    o.format === 'webm'
+      ? ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '0', '-crf', '30', '-threads', '2']
+      : ['-c:v', 'qtrle', '-pix_fmt', 'argb'];
+  await runFfmpeg(['-f', 'lavfi', '-i', src, ...codec, '-an', path]);
+  return path;
+}
+
+export type Rgb = [number, number, number];
+
+/** Decodes the frame shown at `atSec` as rgb24 and returns a pixel reader plus the frame size. */
+export async function readRgbFrame(file: string, atSec: number, size: { width: number; height: number }): Promise<(x: number, y: number) => Rgb> {
+  const { child, done } = spawnFfmpeg(
+    ['-v', 'error', '-ss', String(atSec), '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { timeoutMs: 60_000 },
+  );
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (c: Buffer) => chunks.push(c));
+  await done;
+  const buf = Buffer.concat(chunks);
+  if (buf.length < size.width * size.height * 3) throw new Error(`expected a ${size.width}×${size.height} frame from ${file}`);
+  return (x, y) => {
+    const i = (Math.round(y) * size.width + Math.round(x)) * 3;
+    return [buf[i]!, buf[i + 1]!, buf[i + 2]!];
+  };
+}
+
+export function isRed([r, g, b]: Rgb): boolean {
+  return r > 190 && g < 70 && b < 70;
+}
+export function isBlue([r, g, b]: Rgb): boolean {
+  return b > 190 && r < 70 && g < 70;
+}
+export function isGreen([r, g, b]: Rgb): boolean {
+  return g > 100 && r < 70 && b < 70;
+}

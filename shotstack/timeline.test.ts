@@ -1,0 +1,134 @@
+import { editSchema } from '@shotstack/schemas/zod';
+import { describe, expect, it } from 'vitest';
+import { planRender, type AssetInfo } from './local/plan.js';
+import { BUBBLE_POSITIONS, bubblePlacement, buildBubbleEdit, type BubbleEditInput, type BubbleEditOptions } from './timeline.js';
+import type { Clip } from './types.js';
+
+const options: BubbleEditOptions = {
+  position: 'bottomRight',
+  size: 0.35,
+  margin: 0.05,
+  aspect: '9:16',
+  resolution: 'hd',
+  fps: 25,
+  duration: 'bubble',
+  backgroundAudio: true,
+  backgroundVolume: 0.3,
+  lumaPolarity: 'white-visible',
+};
+
+function input(over: Partial<BubbleEditInput> = {}, opts: Partial<BubbleEditOptions> = {}): BubbleEditInput {
+  return {
+    background: { src: 'https://cdn.example/bg.mp4', durationSec: 12, hasAudio: true },
+    overlay: { kind: 'luma', colorSrc: 'https://cdn.example/color.mp4', matteSrc: 'https://cdn.example/matte.mp4' },
+    overlayDurationSec: 10,
+    ...over,
+    options: { ...options, ...opts },
+  };
+}
+
+const squareBubble: AssetInfo = { width: 720, height: 720, durationSec: 10, hasAudio: true, alphaDecoder: null, hasAlpha: false };
+const portraitBg: AssetInfo = { width: 720, height: 1280, durationSec: 12, hasAudio: true, alphaDecoder: null, hasAlpha: false };
+
+describe('buildBubbleEdit', () => {
+  it('emits Edits the official zod schema accepts, for every position, aspect, resolution and overlay kind', () => {
+    let count = 0;
+    for (const position of BUBBLE_POSITIONS) {
+      for (const aspect of ['9:16', '16:9', '1:1', '4:5'] as const) {
+        for (const resolution of ['sd', 'hd', '1080'] as const) {
+          for (const overlay of [input().overlay, { kind: 'alpha', src: 'https://cdn.example/o.webm' } as const]) {
+            const edit = buildBubbleEdit(input({ overlay }, { position, aspect, resolution }));
+            const parsed = editSchema.safeParse(edit);
+            expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+            count++;
+          }
+        }
+      }
+    }
+    expect(count).toBe(9 * 4 * 3 * 2);
+  });
+
+  it('puts the bubble on tracks[0] (top) as a luma + colour pair with identical geometry, the background below', () => {
+    const edit = buildBubbleEdit(input());
+    const [top, bottom] = edit.timeline.tracks;
+    expect(top!.clips.map((c) => c.asset.type)).toEqual(['luma', 'video']);
+    const geometry = (c: Clip) => ({ fit: c.fit, scale: c.scale, position: c.position, offset: c.offset, start: c.start, length: c.length });
+    expect(geometry(top!.clips[0]!)).toEqual(geometry(top!.clips[1]!));
+    expect(top!.clips[1]!.asset).toMatchObject({ src: 'https://cdn.example/color.mp4', volume: 1 });
+    expect(bottom!.clips[0]).toMatchObject({ fit: 'crop', asset: { src: 'https://cdn.example/bg.mp4', volume: 0.3 } });
+    expect(edit.output).toEqual({ format: 'mp4', size: { width: 720, height: 1280 }, fps: 25 });
+  });
+
+  it('places the bubble with the margin in pixels on both axes (9:16 hd, size 0.35, margin 0.05)', () => {
+    const p = (position: BubbleEditOptions['position']) => bubblePlacement({ ...options, position });
+    expect(p('topLeft')).toMatchObject({ width: 720, height: 1280, side: 252, x: 36, y: 36, offset: { x: 0.05, y: -0.028125 } });
+    expect(p('bottomRight')).toMatchObject({ x: 432, y: 992, offset: { x: -0.05, y: 0.028125 } });
+    expect(p('center')).toMatchObject({ x: 234, y: 514, offset: { x: 0, y: 0 } });
+    expect(p('top').scale).toBeCloseTo(0.35, 6); // contain makes the square 720 wide, 0.35 of it is 252
+    expect(bubblePlacement({ ...options, aspect: '16:9' }).scale).toBeCloseTo((0.35 * 1280) / 720, 5);
+  });
+
+  it('lands where the local renderer computes it, for every position and aspect (builder and renderer agree)', () => {
+    for (const position of BUBBLE_POSITIONS) {
+      for (const aspect of ['9:16', '16:9', '1:1', '4:5'] as const) {
+        const edit = buildBubbleEdit(input({}, { position, aspect }));
+        const plan = planRender(edit, (src) => (src.includes('bg') ? portraitBg : squareBubble));
+        const bubble = plan.clips.at(-1)!;
+        const want = bubblePlacement({ ...options, position, aspect });
+        expect(bubble.track).toBe(0);
+        expect(Math.abs(bubble.box.width - want.side)).toBeLessThanOrEqual(2);
+        expect(Math.abs(bubble.box.x - want.x)).toBeLessThanOrEqual(2);
+        expect(Math.abs(bubble.box.y - want.y)).toBeLessThanOrEqual(2);
+        expect(bubble.mask?.alignedWithClip).toBe(true);
+        expect(plan.clips[0]!.box).toMatchObject({ x: 0, y: 0, width: want.width, height: want.height });
+      }
+    }
+  });
+
+  it('applies the duration rule and loops a shorter background by repeating its clip', () => {
+    const short = { src: 'https://cdn.example/bg.mp4', durationSec: 4, hasAudio: true };
+    const loop = buildBubbleEdit(input({ background: short }, { duration: 'bubble' }));
+    expect(loop.timeline.tracks[1]!.clips.map((c) => [c.start, c.length])).toEqual([[0, 4], [4, 4], [8, 2]]);
+    expect(loop.timeline.tracks[0]!.clips[1]!.length).toBe(10);
+
+    const bg = buildBubbleEdit(input({}, { duration: 'background' }));
+    expect(bg.timeline.tracks[1]!.clips.map((c) => [c.start, c.length])).toEqual([[0, 12]]);
+    expect(bg.timeline.tracks[0]!.clips[1]!.length).toBe(10); // the bubble ends, the background plays on
+
+    const shorter = buildBubbleEdit(input({ background: short }, { duration: 'shorter' }));
+    expect(shorter.timeline.tracks[1]!.clips.map((c) => [c.start, c.length])).toEqual([[0, 4]]);
+    expect(shorter.timeline.tracks[0]!.clips[1]!.length).toBe(4);
+  });
+
+  it('mutes the background explicitly when its audio is off or absent', () => {
+    const volume = (i: BubbleEditInput) => (buildBubbleEdit(i).timeline.tracks[1]!.clips[0]!.asset as { volume?: number }).volume;
+    expect(volume(input({}, { backgroundAudio: false }))).toBe(0);
+    expect(volume(input({ background: { src: 'https://cdn.example/bg.mp4', durationSec: 12, hasAudio: false } }))).toBe(0);
+    expect(volume(input({}, { backgroundVolume: 1 }))).toBe(1);
+  });
+
+  it('uses the inverted matte for white-transparent polarity and refuses to guess without one', () => {
+    const overlay = { kind: 'luma' as const, colorSrc: 'https://c/color.mp4', matteSrc: 'https://c/m.mp4', invertedMatteSrc: 'https://c/m-inv.mp4' };
+    const edit = buildBubbleEdit(input({ overlay }, { lumaPolarity: 'white-transparent' }));
+    expect(edit.timeline.tracks[0]!.clips[0]!.asset).toEqual({ type: 'luma', src: 'https://c/m-inv.mp4' });
+    expect(() => buildBubbleEdit(input({}, { lumaPolarity: 'white-transparent' }))).toThrow(/invertedMatteSrc/);
+  });
+
+  it('emits a single alpha clip for alpha overlays', () => {
+    const edit = buildBubbleEdit(input({ overlay: { kind: 'alpha', src: 'https://c/o.mov' } }));
+    expect(edit.timeline.tracks[0]!.clips).toHaveLength(1);
+    expect(edit.timeline.tracks[0]!.clips[0]).toMatchObject({ asset: { type: 'video', src: 'https://c/o.mov', volume: 1 }, fit: 'contain' });
+  });
+
+  it('rejects options that cannot render', () => {
+    expect(() => buildBubbleEdit(input({}, { fps: 26 }))).toThrow(/fps/);
+    expect(() => buildBubbleEdit(input({}, { aspect: '16:9', size: 0.6 }))).toThrow(/does not fit/);
+    expect(() => buildBubbleEdit(input({}, { size: 0 }))).toThrow(/size/);
+    expect(() => buildBubbleEdit(input({}, { backgroundVolume: 2 }))).toThrow(/backgroundVolume/);
+    expect(() => buildBubbleEdit(input({ overlayDurationSec: 0 }))).toThrow(/overlayDurationSec/);
+  });
+
+  it('is pure: the same input gives the same Edit', () => {
+    expect(buildBubbleEdit(input())).toEqual(buildBubbleEdit(input()));
+  });
+});
