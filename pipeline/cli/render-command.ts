@@ -1,0 +1,177 @@
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ZodError } from 'zod';
+import { ConfigError } from '../../common/config.js';
+import { logger } from '../../common/logger.js';
+import { loadShotstackConfig } from '../../shotstack/config.js';
+import { classifyError } from '../classify.js';
+import { loadPipelineConfig, type ProcessingMode } from '../config.js';
+import { parseJobData, STAGES, type JobData, type JobProgress, type JobResult, type Stage } from '../contract.js';
+import { runPipeline } from '../run-pipeline.js';
+import { gpuClientFromConfig, openRenderer } from '../services.js';
+import { createOverlayProducer } from '../stages/overlay.js';
+import { ProgressTracker } from '../stages/progress.js';
+import { MemoryStateStore } from '../stages/state.js';
+import { ProgressBar } from './progress-bar.js';
+
+const USAGE = `usage: npm run render -- --head head.mp4 [--background main.mp4] --out final.mp4
+  [--output video|overlay|note]   video (default: bubble over the background, rendered), overlay (transparent WebM),
+                                  note (round video-note MP4)
+  [--shape circle|rounded|rect] [--position topLeft|top|topRight|left|center|right|bottomLeft|bottom|bottomRight]
+  [--size S|M|L] [--engine fast|quality] [--aspect 9:16|16:9|1:1] [--resolution sd|hd|1080] [--keep-work]
+Engine: the CPU in this process, or the GPU worker when GPU_WORKER_URL (+ GPU_WORKER_TOKEN) is set
+(PROCESSING_MODE applies). Renderer: Shotstack when SHOTSTACK_API_KEY is set, else a local renderer in this process.
+`;
+
+/** Runs the command; returns the exit code (0 ok, 1 failed, 2 bad usage). */
+export async function main(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        head: { type: 'string' },
+        background: { type: 'string' },
+        out: { type: 'string' },
+        output: { type: 'string' },
+        shape: { type: 'string' },
+        position: { type: 'string' },
+        size: { type: 'string' },
+        engine: { type: 'string' },
+        aspect: { type: 'string' },
+        resolution: { type: 'string' },
+        'keep-work': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  if (!str('head') || !str('out')) {
+    process.stderr.write(`error: --head and --out are required\n${USAGE}`);
+    return 2;
+  }
+
+  let data: JobData;
+  let cfg;
+  let shotstackCfg;
+  try {
+    cfg = loadPipelineConfig();
+    shotstackCfg = loadShotstackConfig();
+    const output = (str('output') ?? 'video') as JobData['output'];
+    data = parseJobData({
+      chatId: 0,
+      userId: 0,
+      head: { source: 'local', path: resolve(str('head')!) },
+      background: str('background') ? { source: 'local', path: resolve(str('background')!) } : null,
+      output,
+      options: {
+        ...(str('shape') ? { shape: str('shape') } : {}),
+        ...(str('position') ? { position: str('position') } : {}),
+        ...(str('size') ? { size: str('size') } : {}),
+        ...(str('engine') ? { engine: str('engine') } : {}),
+        ...(str('aspect') ? { aspect: str('aspect') } : {}),
+        ...(str('resolution') ? { resolution: str('resolution') } : {}),
+      },
+    });
+  } catch (e) {
+    if (e instanceof ZodError) {
+      process.stderr.write(`error: ${e.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+
+  const outPath = resolve(str('out')!);
+  const workDir = await mkdtemp(join(tmpdir(), 'bubblecast-render-'));
+  const log = logger.child({ component: 'render-cli' });
+  const gpu = gpuClientFromConfig(cfg, log);
+  // Without a GPU worker there is nothing to try first: plain CPU mode, no "fallback" noise in the record.
+  const mode: ProcessingMode = gpu ? cfg.PROCESSING_MODE : 'cpu';
+  const renderer = data.output === 'video' ? await openRenderer(shotstackCfg, { dataDir: workDir, logger: log }) : null;
+  const bar = new ProgressBar(process.stderr);
+  const stageStarts = new Map<Stage, number>();
+  const started = Date.now();
+  const progress = new ProgressTracker(
+    data.output,
+    (p: JobProgress) => {
+      if (!stageStarts.has(p.stage)) stageStarts.set(p.stage, Date.now());
+      bar.render(p, Date.now() - started);
+    },
+    200,
+  );
+
+  try {
+    const result = await runPipeline({
+      jobId: 'cli',
+      data,
+      workDir,
+      state: new MemoryStateStore(),
+      deps: {
+        resolveInput: async (ref) => {
+          if (ref.source !== 'local') throw new Error('the CLI takes local files only');
+          return ref.path;
+        },
+        produceOverlay: createOverlayProducer({ mode: async () => mode, gpu: gpu?.client ?? null }),
+        renderer: renderer?.renderer ?? null,
+        deliver: async (d) => {
+          await mkdir(dirname(outPath), { recursive: true });
+          await copyFile(d.path, outPath);
+          return { method: 'file', bytes: d.bytes, path: outPath };
+        },
+        settings: {
+          resolution: cfg.PIPELINE_RESOLUTION,
+          fps: cfg.PIPELINE_FPS as 24 | 25 | 30,
+          overlayKind: cfg.PIPELINE_OVERLAY_KIND,
+          backgroundVolume: cfg.PIPELINE_BACKGROUND_VOLUME,
+          lumaPolarity: shotstackCfg.SHOTSTACK_LUMA_POLARITY,
+          maxDurationSec: cfg.PIPELINE_MAX_INPUT_DURATION_SEC,
+          maxInputBytes: cfg.PIPELINE_MAX_INPUT_BYTES,
+        },
+      },
+      progress,
+      signal: new AbortController().signal,
+      log,
+    });
+    bar.done();
+    printSummary(result, renderer?.renderer.isLocal ?? null);
+    process.stdout.write(`${outPath}\n`);
+    return 0;
+  } catch (e) {
+    bar.done();
+    const { failure } = classifyError(e);
+    process.stderr.write(`failed: ${failure.category}:${failure.code}: ${failure.message}\n`);
+    return 1;
+  } finally {
+    await renderer?.close().catch(() => undefined);
+    if (!values['keep-work']) await rm(workDir, { recursive: true, force: true });
+    else process.stderr.write(`work files kept in ${workDir}\n`);
+  }
+}
+
+function printSummary(r: JobResult, localRenderer: boolean | null): void {
+  const sec = (ms: number | undefined) => (ms === undefined ? '   -  ' : `${(ms / 1000).toFixed(1).padStart(5)} s`);
+  const lines = [
+    `overlay: ${r.overlay.path} (provider ${r.overlay.provider}, engine ${r.overlay.engine}, mode ${r.overlay.mode}` +
+      `${r.overlay.fallbackReason ? `, fell back: ${r.overlay.fallbackReason}` : ''})`,
+    ...(localRenderer === null ? [] : [`renderer: ${localRenderer ? 'local (in-process)' : 'Shotstack'}`]),
+    'stage timings:',
+    ...STAGES.filter((s) => r.timingsMs[s] !== undefined).map((s) => `  ${s.padEnd(8)} ${sec(r.timingsMs[s])}`),
+    `  ${'total'.padEnd(8)} ${sec(r.timingsMs.total)}`,
+    `result: ${(r.delivered.bytes / 1e6).toFixed(2)} MB, ${r.durationSec.toFixed(1)} s`,
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,76 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineConfig, env } from '../common/config.js';
+
+/**
+ * Pipeline settings, keyed by environment variable (the worker, the render CLI and the bot's enqueue side read the
+ * same names). Secrets (BOT_TOKEN, GPU_WORKER_TOKEN) are read here and passed to clients; they never go into job
+ * data, logs or Redis.
+ */
+export const PROCESSING_MODES = ['auto', 'gpu', 'cpu'] as const;
+export type ProcessingMode = (typeof PROCESSING_MODES)[number];
+
+export const TELEGRAM_CLOUD_API_ROOT = 'https://api.telegram.org';
+const MB = 1024 * 1024;
+
+export const pipelineConfigSchema = z.object({
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** BullMQ key prefix; the pipeline's own keys live under `<prefix>:bubblecast:*`. */
+  PIPELINE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('bubblecast'),
+  /** Per-job work folders `<WORK_DIR>/<jobId>`; on a persistent volume a restarted worker resumes from them. */
+  WORK_DIR: z.string().default(join(tmpdir(), 'bubblecast-pipeline')),
+  /** auto = GPU worker first, CPU engine when it fails; gpu = GPU only; cpu = CPU only. An admin can override it. */
+  PROCESSING_MODE: z.enum(PROCESSING_MODES).default('auto'),
+  GPU_WORKER_URL: env.url().optional(),
+  GPU_WORKER_TOKEN: z.string().optional(),
+  /** Everything one GPU call may take (upload, queue, run, download) before the CPU takes over. */
+  GPU_WORKER_DEADLINE_MS: env.int(10 * 60_000, 1000),
+  /** A silent connection is given up after this long (a hanging worker). */
+  GPU_WORKER_IDLE_TIMEOUT_MS: env.int(30_000, 100),
+  GPU_HEALTH_INTERVAL_MS: env.int(30_000, 1000),
+
+  BOT_TOKEN: z.string().optional(),
+  /** Bot API server root (no trailing slash); a self-hosted `telegram-bot-api` lifts the 20/50 MB limits. */
+  TELEGRAM_API_ROOT: env.url().default(TELEGRAM_CLOUD_API_ROOT),
+  /** Set when TELEGRAM_API_ROOT is a self-hosted server started with --local (files up to 2000 MB). */
+  TELEGRAM_LOCAL_API: env.bool(false),
+
+  /** Jobs one worker process runs at once (ffmpeg + ONNX use both cores of a small host: keep 1). */
+  PIPELINE_CONCURRENCY: env.int(1, 1, 64),
+  /** Jobs running at once across all workers (BullMQ global concurrency); unset = no global cap. */
+  PIPELINE_GLOBAL_CONCURRENCY: env.int(0, 0, 1000),
+  PIPELINE_MAX_ACTIVE_JOBS_PER_USER: env.int(2, 1, 100),
+  PIPELINE_MAX_INPUT_DURATION_SEC: env.num(180, 1),
+  PIPELINE_MAX_INPUT_BYTES: env.int(200 * MB, 1),
+  /** Jobs may point at files on the worker's disk ({source:'local'}): only for trusted enqueuers (tests, ops). */
+  PIPELINE_ALLOW_LOCAL_INPUTS: env.bool(false),
+
+  PIPELINE_RESOLUTION: z.enum(['sd', 'hd', '1080']).default('hd'),
+  PIPELINE_FPS: z.coerce.number().refine((n) => [24, 25, 30].includes(n), 'one of 24, 25, 30').default(25),
+  /** luma = colour + matte MP4 pair (Shotstack's documented masking); alpha = one QuickTime qtrle .mov. */
+  PIPELINE_OVERLAY_KIND: z.enum(['luma', 'alpha']).default('luma'),
+  /** Background music level under the speaker (0 = mute). */
+  PIPELINE_BACKGROUND_VOLUME: env.num(0.25, 0, 1),
+
+  PIPELINE_LOCK_DURATION_MS: env.int(60_000, 1000),
+  PIPELINE_STALLED_INTERVAL_MS: env.int(30_000, 500),
+  /** How often a job may be picked up again after its worker died, before it fails. */
+  PIPELINE_MAX_STALLED_COUNT: env.int(2, 0, 100),
+  /** SIGTERM: running jobs get this long, then they are handed back to the queue (and resume elsewhere). */
+  PIPELINE_SHUTDOWN_GRACE_MS: env.int(20_000, 0),
+  PIPELINE_HEARTBEAT_INTERVAL_MS: env.int(15_000, 500),
+  /** Limit for one Telegram file download. */
+  PIPELINE_DOWNLOAD_TIMEOUT_MS: env.int(10 * 60_000, 1000),
+  /** How long the per-job state and delivered markers stay in Redis (for admins and late retries). */
+  PIPELINE_STATE_TTL_SEC: env.int(7 * 24 * 3600, 60),
+});
+
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+
+export const loadPipelineConfig = defineConfig('pipeline', pipelineConfigSchema);
+
+/** Byte limits of the Bot API server in use: the cloud refuses downloads over 20 MB and uploads over 50 MB. */
+export function telegramLimits(localApi: boolean): { downloadBytes: number; uploadBytes: number } {
+  return localApi ? { downloadBytes: 2000 * MB, uploadBytes: 2000 * MB } : { downloadBytes: 20 * MB, uploadBytes: 50 * MB };
+}

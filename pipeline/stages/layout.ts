@@ -1,0 +1,110 @@
+import type { OverlayOptionsInput } from '../../gpu-worker/engine/options.js';
+import type { OutputFileName } from '../../gpu-worker/engine/types.js';
+import { outputPixelSize } from '../../shotstack/output-size.js';
+import type { BubbleEditOptions, BubblePosition as ShotstackPosition } from '../../shotstack/timeline.js';
+import type { LumaPolarity } from '../../shotstack/types.js';
+import type { BubblePosition, BubbleSize, JobData } from '../contract.js';
+
+/**
+ * From the user's few choices (shape, position, S/M/L, engine, aspect) to the engine's overlay options and the
+ * Shotstack bubble layout. One place decides sizes, so the bubble is rendered by the engine at exactly the pixel
+ * size it will occupy in the final video (no upscaling, no wasted work).
+ */
+export interface RenderSettings {
+  resolution: 'sd' | 'hd' | '1080';
+  fps: 24 | 25 | 30;
+  overlayKind: 'luma' | 'alpha';
+  backgroundVolume: number;
+  lumaPolarity: LumaPolarity;
+  maxDurationSec: number;
+  maxInputBytes: number;
+}
+
+/** Bubble side as a fraction of the output's shorter side. */
+export const BUBBLE_SIZE_FRACTION: Record<BubbleSize, number> = { S: 0.3, M: 0.4, L: 0.5 };
+/** Side of the transparent overlay file, px. */
+const OVERLAY_FILE_SIDE: Record<BubbleSize, number> = { S: 360, M: 540, L: 720 };
+/** Round video notes: Telegram shows them small; 512 px is sharp and cheap. */
+const NOTE_SIDE = 512;
+/** The schema's largest size: the engine clamps it to the crop side, i.e. "no scaling". */
+const LUMA_AT_CROP_SIZE = 1920;
+/** Gap between bubble and frame edge, as a fraction of the output width. */
+const MARGIN = 0.04;
+
+// The contract's position names are Shotstack's; this line fails to compile if they ever drift apart.
+const _samePositions: ShotstackPosition = 'topLeft' as BubblePosition;
+void _samePositions;
+
+export interface BubbleLayout {
+  edit: BubbleEditOptions;
+  width: number;
+  height: number;
+  /** Bubble side in output pixels (even). */
+  bubblePx: number;
+}
+
+export function bubbleLayout(data: JobData, s: RenderSettings): BubbleLayout {
+  const resolution = data.options.resolution ?? s.resolution;
+  const { width, height } = outputPixelSize(resolution, data.options.aspect);
+  const sidePx = BUBBLE_SIZE_FRACTION[data.options.size] * Math.min(width, height);
+  const bubblePx = Math.max(64, Math.round(sidePx / 2) * 2);
+  return {
+    width,
+    height,
+    bubblePx,
+    edit: {
+      position: data.options.position,
+      // Shotstack's builder takes the side as a fraction of the output width.
+      size: bubblePx / width,
+      margin: MARGIN,
+      aspect: data.options.aspect,
+      resolution,
+      fps: s.fps,
+      // The speaker is the content: the video lasts as long as they talk; a shorter background loops.
+      duration: 'bubble',
+      backgroundAudio: s.backgroundVolume > 0,
+      backgroundVolume: s.backgroundVolume,
+      lumaPolarity: s.lumaPolarity,
+    },
+  };
+}
+
+/** Engine options for the job's output kind (formats, size, fps, limits). */
+export function engineOptionsFor(data: JobData, s: RenderSettings): OverlayOptionsInput {
+  const common = {
+    engine: data.options.engine,
+    shape: data.options.shape,
+    maxDurationSec: s.maxDurationSec,
+    maxInputBytes: s.maxInputBytes,
+    keepAudio: true,
+  } satisfies OverlayOptionsInput;
+  switch (data.output) {
+    case 'video':
+      return {
+        ...common,
+        // The engine's luma output fails in ffmpeg 5.1 whenever it has to scale the crop (its `scale,split` chain
+        // hands alphaextract a frame without alpha), so the luma pair is asked for at the crop's own size (the
+        // engine clamps `size` to it) and the renderer scales it down. The engine's speed does not depend on it
+        // (measured: 28 fps at 720 px and at 232 px). Back to `bubblePx` once the engine scales in RGBA.
+        size: s.overlayKind === 'luma' ? LUMA_AT_CROP_SIZE : bubbleLayout(data, s).bubblePx,
+        fps: s.fps,
+        formats: [s.overlayKind === 'luma' ? 'luma' : 'mov'],
+      };
+    case 'overlay':
+      return { ...common, size: OVERLAY_FILE_SIDE[data.options.size], formats: ['webm'] };
+    case 'note':
+      return { ...common, size: NOTE_SIDE, formats: ['note'] };
+  }
+}
+
+/** The engine files each output kind needs downstream. */
+export function requiredOverlayFiles(data: JobData, s: RenderSettings): OutputFileName[] {
+  switch (data.output) {
+    case 'video':
+      return s.overlayKind === 'luma' ? ['color.mp4', 'matte.mp4'] : ['overlay.mov'];
+    case 'overlay':
+      return ['overlay.webm'];
+    case 'note':
+      return ['note.mp4'];
+  }
+}

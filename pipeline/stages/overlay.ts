@@ -1,0 +1,150 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { CancelledError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { shouldFallBackToCpu, GpuWorkerError, type GpuWorkerClient } from '../../gpu-worker/client/index.js';
+import type { OverlayOptionsInput } from '../../gpu-worker/engine/options.js';
+import type { OverlayResult, RenderHooks, OverlayOptions } from '../../gpu-worker/engine/types.js';
+import type { ProcessingMode } from '../config.js';
+import type { EngineChoice, OverlayRecord } from '../contract.js';
+import { PipelineError } from '../failures.js';
+
+/**
+ * The overlay stage's one decision: where the bubble is made.
+ *   cpu  → the engine in this process;
+ *   gpu  → the GPU worker only (its failure fails the attempt; BullMQ retries the job with backoff);
+ *   auto → the GPU worker first, the CPU engine when the GPU client gives up (`shouldFallBackToCpu`: down, 5xx,
+ *          hanging past its deadline, auth/config trouble); a refused *input* is not retried on the CPU, the CPU
+ *          would refuse it too. A GPU that failed its last health check is skipped at once instead of waited for.
+ * The record says which path ran and why, for the job result, the logs and the admins' counters.
+ */
+export interface CpuEngine {
+  renderOverlay(inputPath: string, outDir: string, options: OverlayOptions, hooks?: RenderHooks): Promise<OverlayResult>;
+  parseOverlayOptions(input: unknown): OverlayOptions;
+}
+
+/** Loads the engine (onnxruntime, models) only when the CPU path is really taken. */
+export async function loadCpuEngine(): Promise<CpuEngine> {
+  const engine = await import('../../gpu-worker/engine/index.js');
+  return { renderOverlay: engine.renderOverlay, parseOverlayOptions: engine.parseOverlayOptions };
+}
+
+export interface OverlayRequest {
+  input: string;
+  outDir: string;
+  options: OverlayOptionsInput;
+  engine: EngineChoice;
+  onProgress(fraction: number): void;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export interface OverlayOutcome {
+  files: Record<string, string>;
+  record: OverlayRecord;
+  durationSec: number;
+  width: number;
+  height: number;
+}
+
+export interface OverlayProducerOptions {
+  /** The mode in effect now (env or admin override). */
+  mode(): Promise<ProcessingMode>;
+  gpu: GpuWorkerClient | null;
+  /** False when the last health check failed (then auto mode skips the GPU); null when unknown. */
+  gpuHealthy?(): boolean | null;
+  cpu?: () => Promise<CpuEngine>;
+}
+
+export type OverlayProducer = (req: OverlayRequest) => Promise<OverlayOutcome>;
+
+export function createOverlayProducer(o: OverlayProducerOptions): OverlayProducer {
+  let cpuEngine: Promise<CpuEngine> | null = null;
+  const getCpu = () => (cpuEngine ??= (o.cpu ?? loadCpuEngine)());
+
+  async function runCpu(req: OverlayRequest, mode: ProcessingMode, fallbackReason: string | null): Promise<OverlayOutcome> {
+    const engine = await getCpu();
+    // Whatever a failed GPU attempt left behind must not be mistaken for CPU output.
+    await rm(req.outDir, { recursive: true, force: true });
+    await mkdir(req.outDir, { recursive: true });
+    const result = await engine.renderOverlay(req.input, req.outDir, engine.parseOverlayOptions(req.options), {
+      signal: req.signal,
+      logger: req.log,
+      onProgress: (p) => req.onProgress(p.fraction),
+    });
+    return {
+      files: definedFiles(result.files),
+      record: { path: 'cpu', provider: result.provider, engine: req.engine, mode, fallbackReason },
+      durationSec: result.durationSec,
+      width: result.width,
+      height: result.height,
+    };
+  }
+
+  async function runGpu(req: OverlayRequest, mode: ProcessingMode, gpu: GpuWorkerClient): Promise<OverlayOutcome> {
+    await mkdir(req.outDir, { recursive: true });
+    const r = await gpu.process(req.input, req.options, {
+      outDir: req.outDir,
+      signal: req.signal,
+      onProgress: (p) => req.onProgress(p.progress),
+    });
+    return {
+      files: definedFiles(r.files),
+      record: { path: 'gpu', provider: r.provider, engine: req.engine, mode, fallbackReason: null },
+      durationSec: r.durationSec,
+      width: r.width,
+      height: r.height,
+    };
+  }
+
+  return async (req) => {
+    const mode = await o.mode();
+    if (mode === 'cpu') return runCpu(req, mode, null);
+    if (mode === 'gpu') {
+      if (!o.gpu) throw new PipelineError('misconfigured', 'PROCESSING_MODE is gpu but GPU_WORKER_URL/GPU_WORKER_TOKEN are not set', false);
+      try {
+        return await runGpu(req, mode, o.gpu);
+      } catch (e) {
+        throw asGpuOnlyFailure(e, req.signal);
+      }
+    }
+    // auto
+    if (!o.gpu) return runCpu(req, mode, 'gpu_not_configured');
+    if (o.gpuHealthy?.() === false) {
+      req.log.warn('gpu worker failed its last health check; using the CPU engine');
+      return runCpu(req, mode, 'unhealthy:last_health_check_failed');
+    }
+    try {
+      return await runGpu(req, mode, o.gpu);
+    } catch (e) {
+      if (req.signal.aborted) throw e;
+      if (!shouldFallBackToCpu(e)) {
+        const media = e instanceof GpuWorkerError ? e.toMediaError() : null;
+        throw media ?? e;
+      }
+      const err = e as GpuWorkerError;
+      const reason = `${err.kind}:${err.reason}`;
+      req.log.warn({ reason, status: err.details.status }, `gpu worker failed (${err.message}); falling back to the CPU engine`);
+      return runCpu(req, mode, reason);
+    }
+  };
+}
+
+function asGpuOnlyFailure(e: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted || e instanceof CancelledError) return e;
+  if (e instanceof GpuWorkerError) {
+    const media = e.toMediaError();
+    if (media) return media;
+    // Auth/bad request will not heal by retrying; unavailable might (a cold start, a busy GPU).
+    return new PipelineError(
+      e.kind === 'unavailable' ? 'gpu_unavailable' : 'misconfigured',
+      `PROCESSING_MODE=gpu and the GPU worker failed: ${e.kind}:${e.reason}: ${e.message}`,
+      e.kind === 'unavailable',
+      { cause: e },
+    );
+  }
+  return e;
+}
+
+function definedFiles(files: Partial<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(files).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
+}

@@ -1,0 +1,91 @@
+/**
+ * `npm run worker` — the pipeline worker (see pipeline/README.md). Configuration comes from the environment
+ * (pipeline/config.ts, shotstack/config.ts); a bad variable stops it at once with its name. SIGTERM/SIGINT stop
+ * it gracefully (running jobs get PIPELINE_SHUTDOWN_GRACE_MS, then go back to the queue); a second signal exits.
+ */
+import { Api } from 'grammy';
+import { ConfigError } from '../../common/config.js';
+import { logger } from '../../common/logger.js';
+import { loadShotstackConfig } from '../../shotstack/config.js';
+import { loadPipelineConfig, telegramLimits } from '../config.js';
+import { gpuClientFromConfig, openRenderer } from '../services.js';
+import { startPipelineWorker } from './worker.js';
+
+const log = logger.child({ component: 'pipeline-main' });
+let cfg;
+let shotstackCfg;
+try {
+  cfg = loadPipelineConfig();
+  shotstackCfg = loadShotstackConfig();
+} catch (e) {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  }
+  throw e;
+}
+
+const gpu = gpuClientFromConfig(cfg, log);
+// An in-process local renderer keeps its files in its own temp folder (removed on close), not in WORK_DIR, whose
+// sub-folders are job folders.
+const renderer = await openRenderer(shotstackCfg, { logger: log });
+const limits = telegramLimits(cfg.TELEGRAM_LOCAL_API);
+if (!cfg.BOT_TOKEN) log.warn('BOT_TOKEN is not set: jobs with Telegram inputs or results will fail');
+
+const worker = await startPipelineWorker({
+  redisUrl: cfg.REDIS_URL,
+  prefix: cfg.PIPELINE_QUEUE_PREFIX,
+  workDir: cfg.WORK_DIR,
+  concurrency: cfg.PIPELINE_CONCURRENCY,
+  globalConcurrency: cfg.PIPELINE_GLOBAL_CONCURRENCY,
+  envMode: cfg.PROCESSING_MODE,
+  gpu: gpu?.client ?? null,
+  gpuHost: gpu?.host ?? null,
+  gpuHealthIntervalMs: cfg.GPU_HEALTH_INTERVAL_MS,
+  telegram: cfg.BOT_TOKEN
+    ? {
+        api: new Api(cfg.BOT_TOKEN, { apiRoot: cfg.TELEGRAM_API_ROOT }),
+        token: cfg.BOT_TOKEN,
+        apiRoot: cfg.TELEGRAM_API_ROOT,
+        downloadLimitBytes: limits.downloadBytes,
+        uploadLimitBytes: limits.uploadBytes,
+        downloadTimeoutMs: cfg.PIPELINE_DOWNLOAD_TIMEOUT_MS,
+      }
+    : null,
+  renderer: renderer.renderer,
+  settings: {
+    resolution: cfg.PIPELINE_RESOLUTION,
+    fps: cfg.PIPELINE_FPS as 24 | 25 | 30,
+    overlayKind: cfg.PIPELINE_OVERLAY_KIND,
+    backgroundVolume: cfg.PIPELINE_BACKGROUND_VOLUME,
+    lumaPolarity: shotstackCfg.SHOTSTACK_LUMA_POLARITY,
+    maxDurationSec: cfg.PIPELINE_MAX_INPUT_DURATION_SEC,
+    maxInputBytes: cfg.PIPELINE_MAX_INPUT_BYTES,
+  },
+  allowLocalInputs: cfg.PIPELINE_ALLOW_LOCAL_INPUTS,
+  lockDurationMs: cfg.PIPELINE_LOCK_DURATION_MS,
+  stalledIntervalMs: cfg.PIPELINE_STALLED_INTERVAL_MS,
+  maxStalledCount: cfg.PIPELINE_MAX_STALLED_COUNT,
+  shutdownGraceMs: cfg.PIPELINE_SHUTDOWN_GRACE_MS,
+  heartbeatIntervalMs: cfg.PIPELINE_HEARTBEAT_INTERVAL_MS,
+  stateTtlSec: cfg.PIPELINE_STATE_TTL_SEC,
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    worker
+      .close()
+      .then(() => renderer.close())
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          log.error({ err: (e as Error).message }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  });
+}

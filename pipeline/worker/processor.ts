@@ -1,0 +1,175 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import { CancelledError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { classifyError } from '../classify.js';
+import {
+  CONTRACT_VERSION,
+  parseJobData,
+  unrecoverable,
+  type DeliveryRecord,
+  type JobData,
+  type JobResult,
+  type RenderJob,
+} from '../contract.js';
+import { formatFailure, makeFailure, type JobFailure } from '../failures.js';
+import { countOverlay } from '../heartbeat.js';
+import { pipelineKeys } from '../keys.js';
+import type { PipelineRedis } from '../redis.js';
+import { runPipeline, type PipelineDeps } from '../run-pipeline.js';
+import type { Deliver } from '../stages/deliver.js';
+import { ProgressTracker } from '../stages/progress.js';
+import { RedisStateStore } from './redis-state.js';
+
+/**
+ * One BullMQ job through the pipeline, with what only the worker adds around `runPipeline`:
+ * - per-job state in Redis and a work folder `<workRoot>/<jobId>` kept between attempts (resume);
+ * - delivery at most once: a "delivered" marker, checked before sending and set right after;
+ * - failures classified: bad input and other hopeless cases become UnrecoverableError (no retries), the rest a
+ *   plain Error so BullMQ retries with backoff; the message is always the parseable `<category>:<code>: detail`;
+ * - on the final failure: one failure notice to the chat (if the job asked the worker to send it), files removed;
+ * - cancel requests (polled) and shutdown hand-back (the job goes back to the queue without using an attempt).
+ */
+export interface ProcessorOptions {
+  r: PipelineRedis;
+  workRoot: string;
+  /** Everything but delivery, which is wrapped here with the once-only marker. */
+  deps: Omit<PipelineDeps, 'deliver' | 'onOverlayDone'>;
+  deliver: Deliver;
+  notifyFailure?(data: JobData, failure: JobFailure, log: Logger): Promise<boolean>;
+  stateTtlSec: number;
+  cancelPollMs?: number;
+  logger: Logger;
+}
+
+/** The abort reason used when the worker shuts down (the job is handed back, not failed). */
+export const SHUTDOWN = new CancelledError('worker shutting down');
+
+export interface ActiveJob {
+  controller: AbortController;
+  job: RenderJob;
+  token?: string;
+}
+
+export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJob>) {
+  const keys = pipelineKeys(o.r.prefix);
+  const redis = o.r.redis;
+
+  return async function processJob(job: RenderJob, token?: string, bullSignal?: AbortSignal): Promise<JobResult> {
+    const jobId = job.id!;
+    const log = o.logger.child({ jobId, attempt: job.attemptsMade + 1 });
+    let data: JobData;
+    try {
+      data = parseJobData(job.data);
+    } catch (e) {
+      throw unrecoverable(makeFailure('internal', `invalid job data: ${(e as Error).message}`));
+    }
+    const controller = new AbortController();
+    active.set(jobId, { controller, job, token });
+    const signal = bullSignal ? AbortSignal.any([controller.signal, bullSignal]) : controller.signal;
+    const workDir = join(o.workRoot, jobId);
+    const state = new RedisStateStore(redis, keys.state(jobId), o.stateTtlSec);
+    const cancelPoll = setInterval(() => {
+      redis.exists(keys.cancel(jobId)).then(
+        (n) => n && controller.abort(new CancelledError('cancelled on request')),
+        () => undefined,
+      );
+    }, o.cancelPollMs ?? 2000);
+    cancelPoll.unref();
+
+    const deliverOnce: Deliver = async (d, jobData, ctx) => {
+      const prior = await redis.get(keys.delivered(jobId));
+      if (prior) {
+        ctx.log.warn('already delivered by an earlier attempt; not sending again');
+        return JSON.parse(prior) as DeliveryRecord;
+      }
+      const record = await o.deliver(d, jobData, ctx);
+      await redis.set(keys.delivered(jobId), JSON.stringify(record), 'EX', o.stateTtlSec);
+      ctx.log.info(record, 'delivered');
+      return record;
+    };
+
+    try {
+      const prior = await redis.get(keys.delivered(jobId));
+      if (prior) return await resultAfterDelivery(data, state, JSON.parse(prior) as DeliveryRecord, log);
+      if (await redis.exists(keys.cancel(jobId))) throw new CancelledError('cancelled on request');
+      log.info({ output: data.output, engine: data.options.engine, chatId: data.chatId }, 'job started');
+      const progress = new ProgressTracker(data.output, (p) => job.updateProgress(p));
+      const result = await runPipeline({
+        jobId,
+        data,
+        workDir,
+        state,
+        deps: {
+          ...o.deps,
+          deliver: deliverOnce,
+          // Counted for admins, and written to the job's own log so /failed and dashboards show which path ran.
+          onOverlayDone: async (record) => {
+            await Promise.all([countOverlay(o.r, record), job.log(`overlay: ${JSON.stringify(record)}`)]);
+          },
+        },
+        progress,
+        signal,
+        log,
+      });
+      log.info({ timingsMs: result.timingsMs, overlay: result.overlay, resumed: result.resumed }, 'job done');
+      await rm(workDir, { recursive: true, force: true });
+      return result;
+    } catch (e) {
+      if (controller.signal.reason === SHUTDOWN && token) {
+        // Not the job's fault: hand it back without using an attempt; its stored stages let it resume elsewhere.
+        log.info('worker shutting down; job handed back to the queue');
+        await job.moveToDelayed(Date.now() + 1000, token);
+        throw new DelayedError();
+      }
+      const { failure, retryable } = classifyError(e);
+      const attempts = job.opts.attempts ?? 1;
+      const final = !retryable || job.attemptsMade + 1 >= attempts;
+      log[final ? 'error' : 'warn'](
+        { code: failure.code, retryable, final, attemptsMade: job.attemptsMade + 1, attempts, err: failure.message },
+        final ? 'job failed' : 'attempt failed; will retry',
+      );
+      // failedReason keeps only the last attempt's reason; the job log keeps each one.
+      await job.log(`attempt ${job.attemptsMade + 1} failed: ${formatFailure(failure)}`).catch(() => undefined);
+      if (final) await finalFailure(jobId, data, failure, workDir, log);
+      if (!final) throw new Error(formatFailure(failure));
+      throw new UnrecoverableError(formatFailure(failure));
+    } finally {
+      clearInterval(cancelPoll);
+      active.delete(jobId);
+    }
+  };
+
+  async function finalFailure(jobId: string, data: JobData, failure: JobFailure, workDir: string, log: Logger): Promise<void> {
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    await redis.del(keys.cancel(jobId)).catch(() => undefined);
+    if (failure.code === 'cancelled' || data.failureNotice !== 'worker' || !o.notifyFailure) return;
+    if (failure.code === 'chat_unavailable') return;
+    // Once per job, even if the failure is processed twice (a stalled job re-run).
+    const first = await redis.set(keys.failureNotified(jobId), '1', 'EX', o.stateTtlSec, 'NX').catch(() => null);
+    if (first !== 'OK') return;
+    await o.notifyFailure(data, failure, log);
+  }
+}
+
+/** A job whose result already reached the chat (the worker died before BullMQ heard of it): finish quietly. */
+async function resultAfterDelivery(data: JobData, state: RedisStateStore, delivered: DeliveryRecord, log: Logger): Promise<JobResult> {
+  log.warn('result was already delivered by an earlier attempt; completing without sending again');
+  const s = await state.all();
+  return {
+    v: CONTRACT_VERSION,
+    output: data.output,
+    delivered,
+    // The state outlives the marker in practice (same TTL, written earlier); the fallback only avoids a crash.
+    overlay: s.overlay?.record ?? { path: 'cpu', provider: 'cpu', engine: data.options.engine, mode: 'auto', fallbackReason: 'state_expired' },
+    timingsMs: {
+      ...(s.inputs ? { fetch: s.inputs.ms } : {}),
+      ...(s.overlay ? { overlay: s.overlay.ms } : {}),
+      ...(s.rendered ? { render: s.rendered.ms } : {}),
+      total: 0,
+    },
+    resumed: data.output === 'video' ? ['fetch', 'overlay', 'render'] : ['fetch', 'overlay'],
+    durationSec: s.rendered?.durationSec ?? s.overlay?.durationSec ?? 0,
+  };
+}

@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'bullmq';
+import type { Api } from 'grammy';
+import { logger as rootLogger, type Logger } from '../../common/logger.js';
+import type { GpuWorkerClient } from '../../gpu-worker/client/index.js';
+import type { ProcessingMode } from '../config.js';
+import { createRenderQueue, RENDER_QUEUE, type InputRef, type JobData, type JobResult, type RenderQueue } from '../contract.js';
+import { PipelineError } from '../failures.js';
+import { removeHeartbeat, writeHeartbeat } from '../heartbeat.js';
+import { getEffectiveMode } from '../mode.js';
+import { createRedis, type PipelineRedis } from '../redis.js';
+import { createTelegramDelivery } from '../stages/deliver.js';
+import type { RenderSettings } from '../stages/layout.js';
+import { createOverlayProducer, type CpuEngine } from '../stages/overlay.js';
+import type { Renderer } from '../stages/render.js';
+import { downloadTelegramInput } from '../stages/telegram-input.js';
+import { GpuHealthMonitor } from './gpu-health.js';
+import { createProcessor, SHUTDOWN, type ActiveJob } from './processor.js';
+
+/**
+ * The pipeline worker: a BullMQ Worker on the render queue plus what runs beside it — GPU health checks, the
+ * admins' heartbeat, a sweep of work folders left by crashed runs, and a graceful shutdown that gives running jobs
+ * a grace period and then hands them back to the queue (they resume from their stored stages elsewhere).
+ */
+export interface TelegramSettings {
+  api: Api;
+  token: string;
+  apiRoot: string;
+  downloadLimitBytes: number;
+  uploadLimitBytes: number;
+  downloadTimeoutMs: number;
+}
+
+export interface PipelineWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  workDir: string;
+  concurrency: number;
+  /** Cap across all workers (0 = none). */
+  globalConcurrency?: number;
+  envMode: ProcessingMode;
+  gpu: GpuWorkerClient | null;
+  /** Host of the GPU worker, for the heartbeat (no credentials). */
+  gpuHost?: string | null;
+  gpuHealthIntervalMs: number;
+  cpu?: () => Promise<CpuEngine>;
+  telegram: TelegramSettings | null;
+  renderer: Renderer | null;
+  settings: RenderSettings;
+  allowLocalInputs: boolean;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  shutdownGraceMs: number;
+  heartbeatIntervalMs: number;
+  stateTtlSec: number;
+  /** How often a running job checks for a cancel request (default 2 s). */
+  cancelPollMs?: number;
+  logger?: Logger;
+}
+
+export interface PipelineWorker {
+  workerId: string;
+  worker: Worker<JobData, JobResult, 'render'>;
+  queue: RenderQueue;
+  activeJobs(): string[];
+  /** Graceful: stop taking jobs, give running ones `shutdownGraceMs`, hand the rest back, close connections. */
+  close(): Promise<void>;
+}
+
+export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<PipelineWorker> {
+  const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = (o.logger ?? rootLogger).child({ component: 'pipeline-worker', workerId });
+  const redis = createRedis(o.redisUrl, { connectionName: `bubblecast-pipeline-${workerId}` });
+  const workerConnection = createRedis(o.redisUrl, { connectionName: `bubblecast-worker-${workerId}` });
+  redis.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
+  workerConnection.on('error', (e) => log.warn({ err: e.message }, 'redis error (worker connection)'));
+  const r: PipelineRedis = { redis, prefix: o.prefix };
+  const queue = createRenderQueue(redis, o.prefix);
+  queue.on('error', (e) => log.warn({ err: e.message }, 'queue error'));
+  await mkdir(o.workDir, { recursive: true });
+
+  const gpuHealth = new GpuHealthMonitor(o.gpu, o.gpuHost ?? null, o.gpuHealthIntervalMs, log);
+  gpuHealth.start();
+  const delivery = o.telegram ? createTelegramDelivery({ api: o.telegram.api, uploadLimitBytes: o.telegram.uploadLimitBytes }) : null;
+  const active = new Map<string, ActiveJob>();
+
+  const resolveInput = async (ref: InputRef, dest: string, ctx: { signal: AbortSignal; log: Logger }) => {
+    if (ref.source === 'local') {
+      if (!o.allowLocalInputs) throw new PipelineError('misconfigured', 'local inputs are refused (PIPELINE_ALLOW_LOCAL_INPUTS is off)', false);
+      return ref.path;
+    }
+    if (!o.telegram) throw new PipelineError('misconfigured', 'BOT_TOKEN is not set: cannot fetch Telegram files', false);
+    const t = o.telegram;
+    await downloadTelegramInput(
+      { api: t.api, token: t.token, apiRoot: t.apiRoot, downloadLimitBytes: t.downloadLimitBytes, maxBytes: o.settings.maxInputBytes, timeoutMs: t.downloadTimeoutMs },
+      ref,
+      dest,
+      ctx,
+    );
+    return dest;
+  };
+
+  const processor = createProcessor(
+    {
+      r,
+      workRoot: o.workDir,
+      deps: {
+        resolveInput,
+        produceOverlay: createOverlayProducer({
+          mode: async () => (await getEffectiveMode(r, o.envMode)).mode,
+          gpu: o.gpu,
+          gpuHealthy: () => gpuHealth.healthy(),
+          cpu: o.cpu,
+        }),
+        renderer: o.renderer,
+        settings: o.settings,
+      },
+      deliver: async (d, data, ctx) => {
+        if (!delivery) throw new PipelineError('misconfigured', 'BOT_TOKEN is not set: cannot deliver to Telegram', false);
+        return delivery.deliver(d, data, ctx);
+      },
+      notifyFailure: delivery ? (data, failure, l) => delivery.notifyFailure(data, failure, l) : undefined,
+      stateTtlSec: o.stateTtlSec,
+      cancelPollMs: o.cancelPollMs,
+      logger: log,
+    },
+    active,
+  );
+
+  if (o.globalConcurrency && o.globalConcurrency > 0) await queue.setGlobalConcurrency(o.globalConcurrency);
+
+  const worker = new Worker<JobData, JobResult, 'render'>(RENDER_QUEUE, processor, {
+    connection: workerConnection,
+    prefix: o.prefix,
+    concurrency: o.concurrency,
+    lockDuration: o.lockDurationMs,
+    stalledInterval: o.stalledIntervalMs,
+    maxStalledCount: o.maxStalledCount,
+    name: workerId,
+  });
+  worker.on('error', (e) => log.error({ err: e.message }, 'worker error'));
+  worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled (its worker died?); it will run again'));
+
+  let shuttingDown = false;
+  const beat = async () => {
+    try {
+      const mode = await getEffectiveMode(r, o.envMode);
+      await writeHeartbeat(
+        r,
+        {
+          workerId,
+          hostname: hostname(),
+          pid: process.pid,
+          startedAt,
+          at: new Date().toISOString(),
+          mode: { effective: mode.mode, source: mode.source, env: o.envMode },
+          concurrency: o.concurrency,
+          activeJobs: [...active.keys()],
+          shuttingDown,
+          gpu: gpuHealth.current(),
+        },
+        o.heartbeatIntervalMs * 3,
+      );
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'heartbeat not written');
+    }
+  };
+  const startedAt = new Date().toISOString();
+  void beat();
+  const heartbeatTimer = setInterval(() => void beat(), o.heartbeatIntervalMs);
+  heartbeatTimer.unref();
+  void sweepWorkDir(o.workDir, queue, log);
+  log.info(
+    { concurrency: o.concurrency, mode: o.envMode, gpu: o.gpuHost ?? null, renderer: o.renderer ? (o.renderer.isLocal ? 'local' : 'shotstack') : null },
+    'pipeline worker started',
+  );
+
+  let closing: Promise<void> | null = null;
+  return {
+    workerId,
+    worker,
+    queue,
+    activeJobs: () => [...active.keys()],
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        log.info({ active: [...active.keys()], graceMs: o.shutdownGraceMs }, 'pipeline worker stopping');
+        const closed = worker.close();
+        const grace = setTimeout(() => {
+          for (const [jobId, a] of active) {
+            log.warn({ jobId }, 'grace period over; handing the job back');
+            a.controller.abort(SHUTDOWN);
+          }
+        }, o.shutdownGraceMs);
+        await closed;
+        clearTimeout(grace);
+        clearInterval(heartbeatTimer);
+        gpuHealth.stop();
+        await removeHeartbeat(r, workerId).catch(() => undefined);
+        await queue.close();
+        await Promise.allSettled([redis.quit(), workerConnection.quit()]);
+        log.info('pipeline worker stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Removes work folders of jobs that are finished or gone (a worker killed before cleaning up). Folders younger than
+ * an hour are left alone: on a shared volume another worker may be using them.
+ */
+async function sweepWorkDir(workDir: string, queue: RenderQueue, log: Logger): Promise<void> {
+  try {
+    for (const name of await readdir(workDir)) {
+      const path = join(workDir, name);
+      const st = await stat(path).catch(() => null);
+      if (!st?.isDirectory() || Date.now() - st.mtimeMs < 3600_000) continue;
+      const state = await queue.getJobState(name);
+      if (state === 'completed' || state === 'failed' || state === 'unknown') {
+        await rm(path, { recursive: true, force: true });
+        log.info({ jobId: name, state }, 'removed a stale work folder');
+      }
+    }
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'work folder sweep failed');
+  }
+}
