@@ -26,8 +26,6 @@ export const BUBBLE_SIZE_FRACTION: Record<BubbleSize, number> = { S: 0.3, M: 0.4
 const OVERLAY_FILE_SIDE: Record<BubbleSize, number> = { S: 360, M: 540, L: 720 };
 /** Round video notes: Telegram shows them small; 512 px is sharp and cheap. */
 const NOTE_SIDE = 512;
-/** The schema's largest size: the engine clamps it to the crop side, i.e. "no scaling". */
-const LUMA_AT_CROP_SIZE = 1920;
 /** Gap between bubble and frame edge, as a fraction of the output width. */
 const MARGIN = 0.04;
 
@@ -82,11 +80,7 @@ export function engineOptionsFor(data: JobData, s: RenderSettings): OverlayOptio
     case 'video':
       return {
         ...common,
-        // The engine's luma output fails in ffmpeg 5.1 whenever it has to scale the crop (its `scale,split` chain
-        // hands alphaextract a frame without alpha), so the luma pair is asked for at the crop's own size (the
-        // engine clamps `size` to it) and the renderer scales it down. The engine's speed does not depend on it
-        // (measured: 28 fps at 720 px and at 232 px). Back to `bubblePx` once the engine scales in RGBA.
-        size: s.overlayKind === 'luma' ? LUMA_AT_CROP_SIZE : bubbleLayout(data, s).bubblePx,
+        size: bubbleLayout(data, s).bubblePx,
         fps: s.fps,
         formats: [s.overlayKind === 'luma' ? 'luma' : 'mov'],
       };

@@ -43,8 +43,10 @@ export function buildEncoderArgs(plan: EncodePlan): string[] {
     if (f === 'luma') labels.push('luma_c', 'luma_m');
     else labels.push(f);
   }
+  // `format=rgba` after the scaler pins the scaled frames to a format with alpha: without it ffmpeg 5.1 may negotiate
+  // an alpha-less format for the split's branches and `alphaextract` (luma matte) then fails.
   const scale =
-    plan.cropSide === plan.size ? 'null' : `scale=${plan.size}:${plan.size}:flags=bicubic`;
+    plan.cropSide === plan.size ? 'null' : `scale=${plan.size}:${plan.size}:flags=bicubic,format=rgba`;
   chains.push(`[0:v]${scale},split=${labels.length}${labels.map((l) => `[s_${l}]`).join('')}`);
   const audio = (codec: string[]) => (plan.audioFrom ? ['-map', '1:a:0?', ...codec] : []);
   for (const f of bubbleFormats) {
