@@ -55,6 +55,8 @@ describe.skipIf(!hasSharedMedia)('frame engine on real media', () => {
     const raw = await flicker(0);
     const smooth = await flicker(0.6);
     console.log(`flicker (mean |Δalpha| per frame): raw ${raw.toExponential(3)}, smoothed ${smooth.toExponential(3)}`);
+    // Measured (ffmpeg 5.1, CPU EP): raw 1.83e-5, smoothing 0.6 → 4.3e-7. The ground truth is constant, so all of it
+    // is flicker.
     expect(raw).toBeGreaterThan(0);
     expect(smooth).toBeLessThanOrEqual(raw / 2);
   });
