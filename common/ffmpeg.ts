@@ -162,7 +162,8 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
       { timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal },
     ));
   } catch (e) {
-    if (e instanceof FfmpegError) {
+    // exitCode null = ffprobe never ran (not installed, not on PATH): an operator problem, not the user's file.
+    if (e instanceof FfmpegError && e.exitCode !== null) {
       throw new MediaError('not_video', 'This file is not a video ffmpeg can read.', { stderr: e.stderrTail });
     }
     throw e;

@@ -166,6 +166,8 @@ export async function renderOverlay(
         });
       }
     }
+    // An abort kills the decoder, which ends the frame stream like a truncated file would: report the cancel.
+    if (signal?.aborted) throw new CancelledError();
     await decoder.done.catch((e) => {
       // A decoder that fails before yielding anything (a header without data) is a corrupt file, not a crash.
       if (frames === 0 && !signal?.aborted) throw new MediaError('corrupt', 'The video could not be decoded.', { cause: String(e) });
@@ -191,7 +193,7 @@ export async function renderOverlay(
     encoder?.kill();
     maskEncoder?.kill();
     await Promise.all(written.map((p) => rm(p, { force: true })));
-    if (signal?.aborted && !(e instanceof MediaError)) throw new CancelledError();
+    if (signal?.aborted) throw new CancelledError();
     throw e;
   } finally {
     signal?.removeEventListener('abort', onOuterAbort);
