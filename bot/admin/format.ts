@@ -1,0 +1,54 @@
+import type { FailedJobInfo, ModeView, PipelineStats, QueueOverview } from '../../pipeline/admin.js';
+
+/** Plain-text views for the admin commands (English: they are for operators). */
+
+export function queueText(q: QueueOverview): string {
+  const c = q.counts;
+  return [
+    `Queue${q.paused ? ' — PAUSED' : ''}`,
+    `waiting ${c.waiting}, active ${c.active}, delayed ${c.delayed}, prioritized ${c.prioritized}`,
+    `completed ${c.completed}, failed ${c.failed}`,
+  ].join('\n');
+}
+
+export function failedText(list: FailedJobInfo[]): string {
+  if (!list.length) return 'No failed jobs.';
+  return list
+    .map((f) => `• ${f.id} — ${f.failure.code} (${f.attemptsMade} attempts, ${f.finishedAt ?? '?'})\n  ${f.failure.message.slice(0, 200)}`)
+    .join('\n');
+}
+
+export function modeText(v: ModeView): string {
+  const lines = [
+    `Mode: ${v.mode} (${v.source === 'override' ? `admin override${v.override?.by ? ` by ${v.override.by}` : ''}` : 'from PROCESSING_MODE'}; env ${v.envMode})`,
+  ];
+  const { workers, counters } = v.health;
+  if (!workers.length) lines.push('Workers: none alive');
+  for (const w of workers) {
+    const g = w.gpu;
+    const gpu = g.configured
+      ? `GPU ${g.host ?? '?'}: ${g.ok === null ? 'not checked yet' : g.ok ? 'healthy' : 'DOWN'}${g.status ? ` (${g.status})` : ''}, provider ${g.provider ?? '?'}${g.gpuName ? `, ${g.gpuName}` : ''}`
+      : 'GPU worker not configured (CPU only)';
+    lines.push(`Worker ${w.workerId}: mode ${w.mode.effective}, active ${w.activeJobs.length}/${w.concurrency}${w.shuttingDown ? ', shutting down' : ''}\n  ${gpu}`);
+  }
+  const reasons = Object.entries(counters.fallbacks)
+    .map(([r, n]) => `${r} ×${n}`)
+    .join(', ');
+  lines.push(`Overlays: GPU ${counters.overlayGpu}, CPU ${counters.overlayCpu}; CPU fallbacks ${counters.fallbackTotal}${reasons ? ` (${reasons})` : ''}`);
+  lines.push('Set with /mode auto|gpu|cpu, or /mode env to clear the override.');
+  return lines.join('\n');
+}
+
+export function statsText(s: PipelineStats): string {
+  const sec = (ms: number | undefined | null) => (ms === undefined || ms === null ? '—' : `${(ms / 1000).toFixed(1)} s`);
+  const share = s.overlay.gpuShare === null ? '—' : `${Math.round(s.overlay.gpuShare * 100)}%`;
+  const failures = Object.entries(s.failuresByCode)
+    .map(([c, n]) => `${c} ×${n}`)
+    .join(', ');
+  return [
+    `Since ${s.since}: ${s.completed} done, ${s.failed} failed`,
+    `Median per stage: fetch ${sec(s.medianStageMs.fetch)}, overlay ${sec(s.medianStageMs.overlay)}, render ${sec(s.medianStageMs.render)}, deliver ${sec(s.medianStageMs.deliver)}; total ${sec(s.medianTotalMs)}`,
+    `Overlay on GPU ${s.overlay.gpu}, CPU ${s.overlay.cpu} (GPU share ${share}), fallbacks ${s.overlay.fallbacks}`,
+    ...(failures ? [`Failures: ${failures}`] : []),
+  ].join('\n');
+}

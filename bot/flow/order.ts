@@ -1,0 +1,236 @@
+import { InputFile } from 'grammy';
+import {
+  EnqueueRefusedError,
+  enqueueJob,
+  failureText,
+  jobIdFor,
+  type FailureCode,
+  type OutputKind,
+  type TelegramInputRef,
+} from '../../pipeline/contract.js';
+import type { FlowContext, FlowConversation } from '../context.js';
+import type { BotDeps } from '../deps.js';
+import { langOf, t } from '../i18n/index.js';
+import type { Messages } from '../i18n/types.js';
+import { acceptVideo, type VideoInput } from '../media/accept.js';
+import { limitProblem } from '../media/limits.js';
+import type { PreviewOutcome } from '../preview/preview-service.js';
+import { CB } from './callbacks.js';
+import { backgroundKeyboard, sameKeyboard, summaryKeyboard } from './keyboards.js';
+import { DEFAULT_OPTIONS, fieldsFor, type ChosenOptions } from './options.js';
+import { answerStale, bestEffort, pickOptions, removeKeyboard, RESTART, waitForStep, type Restart } from './steps.js';
+import { summaryText } from './summary.js';
+
+/**
+ * The main dialogue: head video → background (or "no background") → options (or "same as last time") → summary
+ * with a preview photo → Confirm (one job) / Change. Entered by /new or by sending a video (then `first` is it).
+ */
+export const ORDER = 'order';
+
+type Background = { output: 'video'; video: VideoInput } | { output: 'overlay' | 'note'; video: null };
+
+export function createOrderConversation(deps: BotDeps) {
+  return async function order(conversation: FlowConversation, ctx: FlowContext, first?: VideoInput): Promise<void> {
+    const m = t(langOf(ctx));
+    let head: VideoInput | null = first ?? null;
+    for (;;) {
+      const outcome = await runOrder(conversation, ctx, deps, m, head);
+      if (outcome !== RESTART) return;
+      head = null;
+    }
+  };
+}
+
+/** Accepts a usable video from `c`, or explains (limits in numbers, or what arrived instead) and returns undefined. */
+async function videoFrom(c: FlowContext, deps: BotDeps, m: Messages): Promise<VideoInput | undefined> {
+  if (c.callbackQuery) return void (await answerStale(c, m));
+  if (!c.message) return undefined;
+  const a = acceptVideo(c.message);
+  if (!a.ok) return void (await c.reply(m.notAVideo(m.what[a.what])));
+  const problem = limitProblem(a.video.ref, deps.limits, m);
+  if (problem) return void (await c.reply(problem));
+  return a.video;
+}
+
+async function runOrder(
+  conversation: FlowConversation,
+  ctx: FlowContext,
+  deps: BotDeps,
+  m: Messages,
+  firstHead: VideoInput | null,
+): Promise<void | Restart> {
+  const chatId = ctx.chat!.id;
+  const userId = ctx.from!.id;
+  const lang = langOf(ctx);
+
+  // 1. The speaker.
+  let head = firstHead;
+  if (!head) {
+    await ctx.api.sendMessage(chatId, m.askHead);
+    const got = await waitForStep(conversation, m, (c) => videoFrom(c, deps, m));
+    if (got === RESTART) return RESTART;
+    head = got;
+  }
+
+  // 2. The main video, or no background.
+  const bgMsg = await ctx.api.sendMessage(chatId, m.askBackground, { reply_markup: backgroundKeyboard(m) });
+  const bg = await waitForStep<Background>(conversation, m, async (c) => {
+    const data = c.callbackQuery?.data;
+    if (data === CB.noBgOverlay || data === CB.noBgNote) {
+      await c.answerCallbackQuery();
+      return { output: data === CB.noBgOverlay ? 'overlay' : 'note', video: null };
+    }
+    const v = await videoFrom(c, deps, m);
+    return v ? { output: 'video', video: v } : undefined;
+  });
+  if (bg === RESTART) return RESTART;
+  await removeKeyboard(conversation, chatId, bgMsg.message_id);
+  const output: OutputKind = bg.output;
+  const fields = fieldsFor(output);
+  const describe = (o: ChosenOptions) => summaryText(m, output, o);
+
+  // 3. Options: the user's defaults offered first.
+  const saved = await conversation.external(() => deps.store.getDefaults(userId));
+  let options: ChosenOptions | null = null;
+  if (saved) {
+    const ask = await ctx.api.sendMessage(chatId, m.askSame(describe(saved)), { reply_markup: sameKeyboard(m) });
+    const same = await waitForStep(conversation, m, async (c) => {
+      const data = c.callbackQuery?.data;
+      if (data !== CB.same && data !== CB.choose) return void (c.callbackQuery ? await answerStale(c, m) : undefined);
+      await c.answerCallbackQuery();
+      return data === CB.same;
+    });
+    if (same === RESTART) return RESTART;
+    await removeKeyboard(conversation, chatId, ask.message_id);
+    if (same) options = saved;
+  }
+
+  const previewKey = `${chatId}-${head.messageId}`;
+  try {
+    for (;;) {
+      if (!options) {
+        const picked = await pickOptions(conversation, ctx, m, fields, saved ?? DEFAULT_OPTIONS, describe);
+        if (picked === RESTART) return RESTART;
+        options = picked;
+      }
+
+      // 4. Summary, with a preview photo of one composed frame when it can be made.
+      const summary = `${m.summaryTitle}\n\n${describe(options)}`;
+      const summaryId = await sendSummary(conversation, ctx, deps, m, {
+        previewKey,
+        head: head.ref,
+        background: bg.video?.ref ?? null,
+        output,
+        options,
+        summary,
+      });
+      const choice = await waitForStep(conversation, m, async (c) => {
+        const data = c.callbackQuery?.data;
+        if ((data === CB.confirm || data === CB.change) && c.callbackQuery?.message?.message_id === summaryId) {
+          await c.answerCallbackQuery();
+          return data;
+        }
+        if (c.callbackQuery) await answerStale(c, m);
+        else if (c.message) await c.reply(m.summaryTitle, { reply_markup: summaryKeyboard(m) });
+        return undefined;
+      });
+      if (choice === RESTART) return RESTART;
+      await removeKeyboard(conversation, chatId, summaryId);
+      if (choice === CB.change) {
+        options = null;
+        continue;
+      }
+
+      // 5. One job per confirmed summary: its id comes from the summary message, so a repeated Confirm (or a
+      //    re-delivered update) adds nothing.
+      const jobId = jobIdFor(chatId, summaryId);
+      const chosen = options;
+      const queued = await conversation.external(async (): Promise<{ created: boolean } | { refused: FailureCode }> => {
+        try {
+          const r = await enqueueJob(
+            deps.pipeline.queue,
+            {
+              chatId,
+              userId,
+              messageId: head.messageId,
+              language: lang,
+              head: head.ref,
+              background: bg.video?.ref ?? null,
+              output,
+              options: chosen,
+              failureNotice: 'bot',
+            },
+            { jobId, limits: deps.limits, maxActivePerUser: deps.maxActivePerUser, jobOptions: deps.jobOptions },
+          );
+          if (r.created) {
+            await deps.store.addUserJob(userId, jobId);
+            await deps.store.setDefaults(userId, chosen);
+          }
+          deps.log.info({ jobId, created: r.created, output, chatId }, 'job enqueued');
+          return { created: r.created };
+        } catch (e) {
+          if (e instanceof EnqueueRefusedError) return { refused: e.failure.code };
+          throw e;
+        }
+      });
+      if ('refused' in queued) {
+        await ctx.api.sendMessage(chatId, failureText(queued.refused, lang));
+        return;
+      }
+      if (!queued.created) {
+        await ctx.api.sendMessage(chatId, m.alreadyQueued);
+        return;
+      }
+      const status = await ctx.api.sendMessage(chatId, m.queued);
+      await conversation.external(async () => {
+        await deps.store.setStatus(jobId, { chatId, messageId: status.message_id, lang });
+        await deps.store.claimStatusText(jobId, m.queued + 'null');
+      });
+      return;
+    }
+  } finally {
+    // Runs on the real pass only when the dialogue ends (a replay that stops at a wait never gets here).
+    await conversation.external(() => deps.preview?.cleanup(previewKey));
+  }
+}
+
+interface SummaryRequest {
+  previewKey: string;
+  head: TelegramInputRef;
+  background: TelegramInputRef | null;
+  output: OutputKind;
+  options: ChosenOptions;
+  summary: string;
+}
+
+/** Sends the preview photo captioned with the summary (or, without a preview, the summary as text); returns its id. */
+async function sendSummary(conversation: FlowConversation, ctx: FlowContext, deps: BotDeps, m: Messages, r: SummaryRequest): Promise<number> {
+  const chatId = ctx.chat!.id;
+  const keyboard = summaryKeyboard(m);
+  if (deps.preview) {
+    const preview = deps.preview;
+    await bestEffort(conversation, (api) => api.sendChatAction(chatId, 'upload_photo'));
+    const made = await conversation.external(
+      (): Promise<PreviewOutcome> => preview.make({ key: r.previewKey, head: r.head, background: r.background, output: r.output, options: r.options }),
+    );
+    if (made.ok) {
+      // Sent from outside the replay log: the JPEG exists only on this pass, and a failed upload falls back to text.
+      const photoId = await conversation.external(async (outside) => {
+        try {
+          const msg = await outside.api.sendPhoto(chatId, new InputFile(made.path), {
+            caption: `${r.summary}\n\n${m.previewCaption}`,
+            reply_markup: keyboard,
+          });
+          return msg.message_id;
+        } catch (e) {
+          deps.log.warn({ err: (e as Error).message }, 'preview upload failed');
+          return null;
+        }
+      });
+      if (photoId !== null) return photoId;
+    } else {
+      await ctx.api.sendMessage(chatId, made.reason === 'no_person' ? m.previewNoPerson : m.previewFailed);
+    }
+  }
+  return (await ctx.api.sendMessage(chatId, r.summary, { reply_markup: keyboard })).message_id;
+}

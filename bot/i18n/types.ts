@@ -1,0 +1,61 @@
+import type { Aspect, BubblePosition, BubbleShape, BubbleSize, EngineChoice, OutputKind, Stage } from '../../pipeline/contract.js';
+
+/** Every text the bot sends, per language. ru.ts must provide the same keys (the compiler checks it). */
+export interface Messages {
+  start: string;
+  help: string;
+  askHead: string;
+  /** Something that is not a usable video arrived while we wait for one; `what` names it. */
+  notAVideo(what: string): string;
+  what: Record<'sticker' | 'photo' | 'audio' | 'voice' | 'text' | 'document' | 'other', string>;
+  fileTooBigForTelegram(sizeMb: string, limitMb: string): string;
+  fileTooLarge(sizeMb: string, limitMb: string): string;
+  videoTooLong(sec: string, limitSec: string): string;
+  askBackground: string;
+  btnNoBgOverlay: string;
+  btnNoBgNote: string;
+  askSame(summary: string): string;
+  btnSame: string;
+  btnChoose: string;
+  pick: Record<'shape' | 'position' | 'size' | 'engine' | 'aspect', string>;
+  shape: Record<BubbleShape, string>;
+  position: Record<BubblePosition, string>;
+  size: Record<BubbleSize, string>;
+  engine: Record<EngineChoice, string>;
+  aspect: Record<Aspect, string>;
+  output: Record<OutputKind, string>;
+  summaryTitle: string;
+  summaryLabels: Record<'output' | 'shape' | 'position' | 'size' | 'engine' | 'aspect', string>;
+  btnConfirm: string;
+  btnChange: string;
+  previewCaption: string;
+  previewFailed: string;
+  previewNoPerson: string;
+  queued: string;
+  alreadyQueued: string;
+  stage: Record<Stage, string>;
+  statusRunning(stage: string, step: number, bar: string, percent: number, eta: string): string;
+  eta(sec: number): string;
+  statusDone: string;
+  statusFailed(reason: string): string;
+  statusCancelled: string;
+  btnTryAgain: string;
+  retryQueued: string;
+  retrySendNew: string;
+  notYourJob: string;
+  cancelledDialog: string;
+  cancelledJobs(n: number): string;
+  nothingToCancel: string;
+  jobsTitle: string;
+  noJobs: string;
+  jobState: Record<'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'unknown', string>;
+  unknownCommand: string;
+  buttonExpired: string;
+  alreadyConfirmed: string;
+  finishFirst: string;
+  startingOver: string;
+  settingsShow(summary: string): string;
+  settingsNone: string;
+  btnEditSettings: string;
+  settingsSaved(summary: string): string;
+}

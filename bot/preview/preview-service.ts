@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Api } from 'grammy';
+import { isMediaError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import type { OutputKind, TelegramInputRef } from '../../pipeline/contract.js';
+import { downloadTelegramInput } from '../../pipeline/stages/telegram-input.js';
+import type { ChosenOptions } from '../flow/options.js';
+import { composePreview } from './compose-preview.js';
+
+/**
+ * Previews for the dialogue: downloads the inputs from Telegram once per order (the pipeline's own downloader,
+ * which keeps the token out of logs and errors), composes one frame, and reports the outcome as plain JSON so the
+ * conversation can keep it in its replay log.
+ */
+export type PreviewOutcome =
+  | { ok: true; path: string; ms: number }
+  | { ok: false; reason: 'no_person' | 'failed'; detail: string };
+
+export interface PreviewJob {
+  /** Identifies one order's downloads (they are reused when the user changes options). */
+  key: string;
+  head: TelegramInputRef;
+  background: TelegramInputRef | null;
+  output: OutputKind;
+  options: ChosenOptions;
+}
+
+export interface PreviewService {
+  make(job: PreviewJob): Promise<PreviewOutcome>;
+  /** Removes the order's downloads and pictures. */
+  cleanup(key: string): Promise<void>;
+}
+
+export interface PreviewServiceOptions {
+  api: Api;
+  token: string;
+  apiRoot: string;
+  downloadLimitBytes: number;
+  maxBytes: number;
+  timeoutMs: number;
+  dir?: string;
+  log: Logger;
+}
+
+export function createPreviewService(o: PreviewServiceOptions): PreviewService {
+  const root = o.dir ?? join(tmpdir(), 'bubblecast-bot-preview');
+  const dirOf = (key: string) => join(root, key.replace(/[^A-Za-z0-9_-]/g, '_'));
+  let counter = 0;
+
+  async function fetchInput(key: string, ref: TelegramInputRef, signal: AbortSignal): Promise<string> {
+    const dest = join(dirOf(key), `${ref.fileUniqueId}.input`);
+    if (existsSync(dest)) return dest;
+    await downloadTelegramInput(
+      { api: o.api, token: o.token, apiRoot: o.apiRoot, downloadLimitBytes: o.downloadLimitBytes, maxBytes: o.maxBytes, timeoutMs: o.timeoutMs },
+      ref,
+      dest,
+      { signal, log: o.log },
+    );
+    return dest;
+  }
+
+  return {
+    async make(job) {
+      const signal = AbortSignal.timeout(o.timeoutMs);
+      try {
+        await mkdir(dirOf(job.key), { recursive: true });
+        const headPath = await fetchInput(job.key, job.head, signal);
+        const backgroundPath = job.background ? await fetchInput(job.key, job.background, signal) : null;
+        const outPath = join(dirOf(job.key), `preview-${++counter}.jpg`);
+        const r = await composePreview({ headPath, backgroundPath, output: job.output, options: job.options, outPath, signal });
+        o.log.info({ key: job.key, ms: r.ms, coverage: r.personCoverage }, 'preview made');
+        return { ok: true, path: r.path, ms: r.ms };
+      } catch (e) {
+        const err = e as Error;
+        o.log.warn({ key: job.key, err: err.message }, 'preview failed');
+        if (isMediaError(e) && e.code === 'no_person') return { ok: false, reason: 'no_person', detail: err.message };
+        return { ok: false, reason: 'failed', detail: err.message.slice(0, 300) };
+      }
+    },
+    async cleanup(key) {
+      await rm(dirOf(key), { recursive: true, force: true });
+    },
+  };
+}

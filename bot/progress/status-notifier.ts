@@ -1,0 +1,150 @@
+import { QueueEvents } from 'bullmq';
+import { GrammyError, type Api } from 'grammy';
+import type { InlineKeyboardMarkup } from 'grammy/types';
+import type { Logger } from '../../common/logger.js';
+import { createRedis, failureText, parseFailure, parseProgress, RENDER_QUEUE, type RenderJob, type RenderQueue } from '../../pipeline/contract.js';
+import { tryAgainKeyboard } from '../flow/keyboards.js';
+import { t } from '../i18n/index.js';
+import type { BotStore } from '../store.js';
+import { progressText } from './format.js';
+
+/**
+ * Keeps each job's one status message up to date. The worker reports progress only through BullMQ
+ * (`job.updateProgress`), sends the chat action and the result itself, and — because the bot enqueues with
+ * `failureNotice: 'bot'` — leaves the failure message to the bot. So this listens to the queue's events and edits
+ * the status message in place: throttled per job (Telegram allows about one message a second per chat),
+ * deduplicated (identical edits are refused; during a deploy overlap two bots hear every event), and on failure
+ * with a "try again" button.
+ */
+export interface StatusNotifier {
+  /** Shows a final text (done, failed, cancelled) or a new state at once, bypassing the throttle. */
+  show(jobId: string, text: (lang: 'ru' | 'en') => string, keyboard?: (lang: 'ru' | 'en') => InlineKeyboardMarkup | undefined): Promise<void>;
+  /** Starts listening to the queue (not needed by tests that only drive the dialogue). */
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StatusNotifierOptions {
+  api: Api;
+  queue: RenderQueue;
+  store: BotStore;
+  redisUrl: string;
+  prefix: string;
+  minIntervalMs: number;
+  log: Logger;
+}
+
+interface Pending {
+  lastAt: number;
+  timer: NodeJS.Timeout | null;
+}
+
+export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
+  const pending = new Map<string, Pending>();
+  let events: QueueEvents | null = null;
+  let eventsConnection: ReturnType<typeof createRedis> | null = null;
+  let closed = false;
+
+  async function edit(jobId: string, text: string, markup?: InlineKeyboardMarkup): Promise<void> {
+    const rec = await o.store.getStatus(jobId);
+    if (!rec) return; // not ours (a CLI job), or the dialogue has not stored it yet
+    if (!(await o.store.claimStatusText(jobId, text + JSON.stringify(markup ?? null)))) return;
+    try {
+      await o.api.editMessageText(rec.chatId, rec.messageId, text, markup ? { reply_markup: markup } : {});
+    } catch (e) {
+      if (e instanceof GrammyError && /not modified/i.test(e.description)) return;
+      if (e instanceof GrammyError && /not found|can't be edited/i.test(e.description)) {
+        // The user deleted it: post a new one and keep editing that.
+        const m = await o.api.sendMessage(rec.chatId, text, markup ? { reply_markup: markup } : {}).catch(() => null);
+        if (m) await o.store.setStatus(jobId, { ...rec, messageId: m.message_id });
+        return;
+      }
+      o.log.warn({ jobId, err: (e as Error).message }, 'status edit failed');
+    }
+  }
+
+  async function langOfJob(jobId: string): Promise<'ru' | 'en' | null> {
+    return (await o.store.getStatus(jobId))?.lang ?? null;
+  }
+
+  function throttled(jobId: string, run: () => Promise<void>): void {
+    const p = pending.get(jobId) ?? { lastAt: 0, timer: null };
+    pending.set(jobId, p);
+    if (p.timer) clearTimeout(p.timer);
+    const wait = p.lastAt + o.minIntervalMs - Date.now();
+    const go = () => {
+      p.timer = null;
+      p.lastAt = Date.now();
+      run().catch((e) => o.log.warn({ jobId, err: (e as Error).message }, 'status update failed'));
+    };
+    // The newest report wins: an older one still waiting for its slot is dropped.
+    if (wait <= 0) go();
+    else p.timer = setTimeout(go, wait);
+  }
+
+  function stopThrottle(jobId: string): void {
+    const p = pending.get(jobId);
+    if (p?.timer) clearTimeout(p.timer);
+    pending.delete(jobId);
+  }
+
+  const notifier: StatusNotifier = {
+    async show(jobId, text, keyboard) {
+      stopThrottle(jobId);
+      const lang = await langOfJob(jobId);
+      if (!lang) return;
+      await edit(jobId, text(lang), keyboard?.(lang));
+    },
+
+    async listen() {
+      const connection = createRedis(o.redisUrl, { connectionName: 'bubblecast-bot-events' });
+      eventsConnection = connection;
+      connection.on('error', (e) => o.log.warn({ err: e.message }, 'redis error (queue events)'));
+      events = new QueueEvents(RENDER_QUEUE, { connection, prefix: o.prefix });
+      events.on('error', (e) => o.log.warn({ err: e.message }, 'queue events error'));
+      events.on('progress', ({ jobId, data }) => {
+        const p = parseProgress(data);
+        if (!p || closed) return;
+        throttled(jobId, async () => {
+          const lang = await langOfJob(jobId);
+          if (lang) await edit(jobId, progressText(t(lang), p));
+        });
+      });
+      events.on('completed', ({ jobId }) => {
+        if (closed) return;
+        notifier.show(jobId, (l) => t(l).statusDone).catch(() => undefined);
+      });
+      events.on('failed', ({ jobId, failedReason }) => {
+        if (closed) return;
+        void (async () => {
+          // Only the final failure: a job that will be retried is back in the queue, not failed.
+          const job = (await o.queue.getJob(jobId)) as RenderJob | undefined;
+          if (job && (await job.getState()) !== 'failed') return;
+          const failure = parseFailure(failedReason);
+          if (failure.code === 'cancelled') return notifier.show(jobId, (l) => t(l).statusCancelled);
+          await notifier.show(
+            jobId,
+            (l) => t(l).statusFailed(failureText(failure.code, l)),
+            (l) => tryAgainKeyboard(t(l), jobId),
+          );
+        })().catch((e) => o.log.warn({ jobId, err: (e as Error).message }, 'failure notice failed'));
+      });
+      await events.waitUntilReady();
+      await connection.ping();
+    },
+
+    async close() {
+      closed = true;
+      for (const id of [...pending.keys()]) stopThrottle(id);
+      if (events) {
+        const c = events;
+        events = null;
+        await c.close();
+      }
+      // BullMQ does not close a connection it was given.
+      await eventsConnection?.quit().catch(() => undefined);
+      eventsConnection = null;
+    },
+  };
+  return notifier;
+}

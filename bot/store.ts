@@ -1,0 +1,84 @@
+import type { Redis } from 'ioredis';
+import type { Language } from '../pipeline/contract.js';
+import { parseOptions, type ChosenOptions } from './flow/options.js';
+
+/**
+ * The bot's own Redis keys, under `<prefix>:bubblecast:bot:` beside the pipeline's keys (a test's unique prefix
+ * isolates them too): per-user defaults, each job's status message, and each user's recent job ids.
+ */
+export interface StatusRecord {
+  chatId: number;
+  messageId: number;
+  lang: Language;
+}
+
+const DAY = 24 * 3600;
+
+export class BotStore {
+  constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+  ) {}
+
+  private key(...parts: Array<string | number>): string {
+    return [`${this.prefix}:bubblecast:bot`, ...parts].join(':');
+  }
+
+  /** Prefix of the conversation state keys (@grammyjs/storage-redis adds the chat id). */
+  conversationPrefix(): string {
+    return `${this.key('conv')}:`;
+  }
+
+  async getDefaults(userId: number): Promise<ChosenOptions | null> {
+    const raw = await this.redis.get(this.key('defaults', userId));
+    if (!raw) return null;
+    try {
+      return parseOptions(JSON.parse(raw));
+    } catch {
+      return null;
+    }
+  }
+
+  async setDefaults(userId: number, o: ChosenOptions): Promise<void> {
+    await this.redis.set(this.key('defaults', userId), JSON.stringify(o));
+  }
+
+  async setStatus(jobId: string, r: StatusRecord): Promise<void> {
+    await this.redis.set(this.key('status', jobId), JSON.stringify(r), 'EX', 7 * DAY);
+  }
+
+  async getStatus(jobId: string): Promise<StatusRecord | null> {
+    const raw = await this.redis.get(this.key('status', jobId));
+    return raw ? (JSON.parse(raw) as StatusRecord) : null;
+  }
+
+  /**
+   * Remembers the text last shown in a job's status message; false when it already showed exactly this (Telegram
+   * refuses identical edits, and two bot instances during a deploy overlap both hear every event).
+   */
+  async claimStatusText(jobId: string, text: string): Promise<boolean> {
+    const key = this.key('status-text', jobId);
+    const prev = await this.redis.getset(key, text);
+    await this.redis.expire(key, 7 * DAY);
+    return prev !== text;
+  }
+
+  async forgetStatusText(jobId: string): Promise<void> {
+    await this.redis.del(this.key('status-text', jobId));
+  }
+
+  async addUserJob(userId: number, jobId: string): Promise<void> {
+    const key = this.key('jobs', userId);
+    await this.redis.multi().lrem(key, 0, jobId).lpush(key, jobId).ltrim(key, 0, 9).expire(key, 30 * DAY).exec();
+  }
+
+  async userJobs(userId: number): Promise<string[]> {
+    return this.redis.lrange(this.key('jobs', userId), 0, 9);
+  }
+
+  /** Removes every key of the bot under this prefix (tests). */
+  async clear(): Promise<void> {
+    const keys = await this.redis.keys(`${this.key()}:*`);
+    if (keys.length) await this.redis.del(...keys);
+  }
+}
