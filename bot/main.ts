@@ -1,0 +1,122 @@
+import { autoRetry } from '@grammyjs/auto-retry';
+import { Api } from 'grammy';
+import { logger } from '../common/logger.js';
+import { loadPipelineConfig } from '../pipeline/config.js';
+import { inputLimitsFromEnv, openPipeline } from '../pipeline/contract.js';
+import { assertWebhookConfig, loadBotConfig } from './config.js';
+import { createBot, PUBLIC_COMMANDS } from './create-bot.js';
+import type { BotDeps } from './deps.js';
+import { createPreviewService } from './preview/preview-service.js';
+import { createStatusNotifier } from './progress/status-notifier.js';
+import { startBotHttp } from './runtime/http.js';
+import { ALLOWED_UPDATES, startPolling, type Polling } from './runtime/polling.js';
+import { BotStore } from './store.js';
+
+/**
+ * `npm run bot`: config (fails fast naming the variable), Redis + queue, the bot, the status notifier, /healthz,
+ * and either long polling (409-tolerant) or a webhook with a secret token when WEBHOOK_URL is set.
+ * SIGTERM/SIGINT: stop taking updates, let the ones in progress finish, close connections, exit 0.
+ */
+async function main(): Promise<void> {
+  const cfg = loadBotConfig();
+  assertWebhookConfig(cfg);
+  const pipelineCfg = loadPipelineConfig();
+  const log = logger.child({ component: 'bot' });
+  const apiRoot = cfg.TELEGRAM_API_ROOT.replace(/\/+$/, '');
+
+  const pipeline = openPipeline();
+  pipeline.redis.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
+  pipeline.queue.on('error', (e) => log.warn({ err: e.message }, 'queue error'));
+  const { maxActivePerUser, ...limits } = inputLimitsFromEnv();
+  const store = new BotStore(pipeline.redis, pipeline.prefix);
+  const api = new Api(cfg.BOT_TOKEN, { apiRoot });
+  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30 }));
+  const status = createStatusNotifier({
+    api,
+    queue: pipeline.queue,
+    store,
+    redisUrl: pipelineCfg.REDIS_URL,
+    prefix: pipeline.prefix,
+    minIntervalMs: cfg.BOT_STATUS_EDIT_INTERVAL_MS,
+    log,
+  });
+  const preview = cfg.BOT_PREVIEW
+    ? createPreviewService({
+        api,
+        token: cfg.BOT_TOKEN,
+        apiRoot,
+        downloadLimitBytes: limits.telegramDownloadBytes,
+        maxBytes: limits.maxBytes,
+        timeoutMs: cfg.BOT_PREVIEW_TIMEOUT_MS,
+        dir: cfg.BOT_PREVIEW_DIR,
+        log,
+      })
+    : null;
+  const deps: BotDeps = {
+    pipeline,
+    store,
+    limits,
+    maxActivePerUser,
+    adminIds: cfg.ADMIN_IDS,
+    envMode: pipelineCfg.PROCESSING_MODE,
+    preview,
+    status,
+    conversationTtlSec: cfg.BOT_CONVERSATION_TTL_SEC,
+    log,
+  };
+  const bot = createBot({ token: cfg.BOT_TOKEN, apiRoot, deps });
+  await bot.init();
+  await status.listen();
+  await Promise.all([
+    bot.api.setMyCommands([...PUBLIC_COMMANDS.en]),
+    bot.api.setMyCommands([...PUBLIC_COMMANDS.ru], { language_code: 'ru' }),
+  ]).catch((e: Error) => log.warn({ err: e.message }, 'setMyCommands failed'));
+
+  let polling: Polling | null = null;
+  let healthy = true;
+  const webhookPath = cfg.WEBHOOK_URL ? new URL(cfg.WEBHOOK_URL).pathname : null;
+  const http = await startBotHttp({
+    bot,
+    port: cfg.PORT,
+    webhook: webhookPath ? { path: webhookPath, secret: cfg.WEBHOOK_SECRET! } : null,
+    log,
+    healthy: () => healthy,
+  });
+  if (cfg.WEBHOOK_URL) {
+    await bot.api.setWebhook(cfg.WEBHOOK_URL, { secret_token: cfg.WEBHOOK_SECRET, allowed_updates: [...ALLOWED_UPDATES] });
+    log.info({ username: bot.botInfo.username, port: cfg.PORT, path: webhookPath }, 'bot started (webhook)');
+  } else {
+    // A webhook left over from an earlier deploy would make every getUpdates a 409.
+    await bot.api.deleteWebhook();
+    polling = startPolling(bot, { log });
+    polling.done.catch((e: Error) => {
+      log.fatal({ err: e.message }, 'polling failed; exiting so the platform restarts the bot');
+      healthy = false;
+      process.exit(1);
+    });
+    log.info({ username: bot.botInfo.username, port: cfg.PORT }, 'bot started (long polling)');
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    healthy = false;
+    const force = setTimeout(() => process.exit(1), 25_000);
+    force.unref();
+    await polling?.stop();
+    await http.close();
+    await status.close();
+    await pipeline.close();
+    log.info('bye');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  logger.fatal({ err: e instanceof Error ? e.message : String(e) }, 'bot failed to start');
+  process.exit(1);
+});
