@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { MediaError } from '../../common/errors.js';
 import { probeMedia, runFfmpeg } from '../../common/ffmpeg.js';
 import { Compositor } from '../../gpu-worker/engine/frame/compose.js';
@@ -119,8 +119,13 @@ export async function composePreview(req: PreviewRequest): Promise<PreviewResult
       );
     if (req.output === 'video' && req.backgroundPath) {
       const bg = req.backgroundPath;
-      // A background shorter than half a second has no frame there: take its first one.
-      await composeOver(['-ss', '0.5', '-i', bg]).catch(() => composeOver(['-i', bg]));
+      // Half a second in, like the head frame. A background with no frame there (shorter, or a still image)
+      // makes ffmpeg write nothing — sometimes with exit code 0 — so the first frame is used instead.
+      const wrote = await composeOver(['-ss', '0.5', '-i', bg]).then(
+        () => stat(req.outPath).then((s) => s.size > 0, () => false),
+        () => false,
+      );
+      if (!wrote) await composeOver(['-i', bg]);
     } else {
       await composeOver(['-f', 'lavfi', '-i', `color=c=0x2b2f36:s=${canvas.width}x${canvas.height}:d=1`]);
     }
