@@ -75,7 +75,8 @@ export async function renderOverlay(
     options.cornerRadius,
     options.border ? { widthPx: options.border.width * scaleToOut, color: options.border.color } : null,
   );
-  const pre = new Preprocessor(W, H, spec);
+  // Two input tensors: frame N+1 is preprocessed while frame N's tensor may still be inside ORT.
+  const pres = [new Preprocessor(W, H, spec), new Preprocessor(W, H, spec)];
   const smoother = new MaskSmoother(options.smoothing);
   const compositor = new Compositor(W, H, spec.width, spec.height, shape);
   const tracker = new CenterTracker(W, H, cropSide, options.center === 'auto' ? null : options.center);
@@ -111,60 +112,79 @@ export async function renderOverlay(
     { input: info.path, width: W, height: H, fps, expectedFrames, model: spec.id, provider: model.provider, cropSide, size, formats: options.formats },
     'overlay started',
   );
-  try {
-    for (;;) {
-      let t0 = performance.now();
-      const rgb = await decoder.reader.next();
-      let t1 = performance.now();
-      t.decodeWaitMs += t1 - t0;
-      if (!rgb) break;
-      if (signal?.aborted) throw new CancelledError();
+  /** A decoded frame whose inference runs on ORT's thread while the previous frame is composited. */
+  interface InFlight {
+    rgb: Buffer;
+    prob: Promise<Float32Array>;
+    inferStarted: number;
+    inferEnded: number;
+  }
+  const startFrame = (rgb: Buffer, slot: number): InFlight => {
+    const t0 = performance.now();
+    const input = pres[slot]!.run(rgb);
+    const t1 = performance.now();
+    t.preprocessMs += t1 - t0;
+    const f: InFlight = { rgb, prob: infer(model, input), inferStarted: t1, inferEnded: t1 };
+    // Measured on the inference itself, not on the wait for it (most of which the overlap hides).
+    f.prob.then(() => (f.inferEnded = performance.now()), () => undefined);
+    return f;
+  };
+  const finishFrame = async (f: InFlight): Promise<void> => {
+    let t0 = performance.now();
+    const prob = await f.prob;
+    t.inferMs += f.inferEnded - f.inferStarted;
+    let t1 = performance.now();
+    const mask = smoother.update(prob);
+    const stats = measurePerson(mask, spec.width, spec.height);
+    if (stats.coverage >= PERSON_MIN_COVERAGE) personFrames++;
+    const crop = tracker.next(stats);
+    t0 = performance.now();
+    t.postprocessMs += t0 - t1;
 
-      const input = pre.run(rgb);
-      t0 = performance.now();
-      t.preprocessMs += t0 - t1;
-      const prob = await infer(model, input);
+    if (encoder) {
+      const out = await encoder.acquire();
       t1 = performance.now();
-      t.inferMs += t1 - t0;
-
-      const mask = smoother.update(prob);
-      const stats = measurePerson(mask, spec.width, spec.height);
-      if (stats.coverage >= PERSON_MIN_COVERAGE) personFrames++;
-      const crop = tracker.next(stats);
+      t.encodeWaitMs += t1 - t0;
+      compositor.compose(f.rgb, mask, crop.x, crop.y, out);
+      encoder.write(out);
       t0 = performance.now();
-      t.postprocessMs += t0 - t1;
+      t.composeMs += t0 - t1;
+    }
+    if (maskEncoder) {
+      const out = await maskEncoder.acquire();
+      t1 = performance.now();
+      t.encodeWaitMs += t1 - t0;
+      compositor.fullMask(mask, out);
+      maskEncoder.write(out);
+      t.composeMs += performance.now() - t1;
+    }
+    frames++;
+    if (frames === EARLY_NO_PERSON_FRAMES && personFrames === 0) {
+      throw new MediaError('no_person', 'No person was found in the first seconds of the video.', { frames });
+    }
+    const now = performance.now();
+    if (hooks.onProgress && (now - lastProgress > 250 || frames === 1)) {
+      lastProgress = now;
+      hooks.onProgress({
+        frame: frames,
+        totalFrames: expectedFrames,
+        fraction: Math.min(frames / expectedFrames, 0.99),
+        fps: frames / ((now - started) / 1000),
+      });
+    }
+  };
 
-      if (encoder) {
-        const out = await encoder.acquire();
-        t1 = performance.now();
-        t.encodeWaitMs += t1 - t0;
-        compositor.compose(rgb, mask, crop.x, crop.y, out);
-        encoder.write(out);
-        t0 = performance.now();
-        t.composeMs += t0 - t1;
-      }
-      if (maskEncoder) {
-        const out = await maskEncoder.acquire();
-        t1 = performance.now();
-        t.encodeWaitMs += t1 - t0;
-        compositor.fullMask(mask, out);
-        maskEncoder.write(out);
-        t.composeMs += performance.now() - t1;
-      }
-      frames++;
-      if (frames === EARLY_NO_PERSON_FRAMES && personFrames === 0) {
-        throw new MediaError('no_person', 'No person was found in the first seconds of the video.', { frames });
-      }
-      const now = performance.now();
-      if (hooks.onProgress && (now - lastProgress > 250 || frames === 1)) {
-        lastProgress = now;
-        hooks.onProgress({
-          frame: frames,
-          totalFrames: expectedFrames,
-          fraction: Math.min(frames / expectedFrames, 0.99),
-          fps: frames / ((now - started) / 1000),
-        });
-      }
+  try {
+    let pending: InFlight | null = null;
+    for (let slot = 0; ; slot ^= 1) {
+      const t0 = performance.now();
+      const rgb = await decoder.reader.next();
+      t.decodeWaitMs += performance.now() - t0;
+      if (signal?.aborted) throw new CancelledError();
+      const next = rgb ? startFrame(rgb, slot) : null;
+      if (pending) await finishFrame(pending);
+      if (!next) break;
+      pending = next;
     }
     // An abort kills the decoder, which ends the frame stream like a truncated file would: report the cancel.
     if (signal?.aborted) throw new CancelledError();
