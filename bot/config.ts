@@ -21,7 +21,7 @@ export const botConfigSchema = z.object({
   /** Checked against X-Telegram-Bot-Api-Secret-Token on every webhook request; required with WEBHOOK_URL. */
   WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16–256 characters of A-Z a-z 0-9 _ -').optional(),
   /** HTTP port for the webhook and /healthz (Railway sets it). */
-  PORT: env.int(8080, 1, 65535),
+  PORT: env.int(8080, 0, 65535),
   /** A half-finished dialogue is forgotten after this long without a message. */
   BOT_CONVERSATION_TTL_SEC: env.int(7 * 24 * 3600, 60),
   /** Send a preview photo of one composed frame before the user confirms. */

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeTelegram, type FakeTelegram } from '../testing/fake-telegram.js';
+import { repoRoot } from '../testing/media.js';
+import { createRedis } from '../pipeline/contract.js';
+import { t } from './i18n/index.js';
+import { REDIS_URL, TOKEN } from './test-support.js';
+
+/**
+ * `npm run bot` as a real child process configured only by env: it starts against the fake Bot API, answers,
+ * and on SIGTERM stops polling, closes its connections and exits 0. A bad variable stops it at once, named.
+ */
+describe('npm run bot (bot/main.ts)', () => {
+  let tg: FakeTelegram;
+  const prefix = `bcbot-main-${process.pid}`;
+  beforeAll(async () => {
+    tg = await startFakeTelegram({ token: TOKEN });
+  });
+  afterAll(async () => {
+    await tg?.close();
+    const redis = createRedis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  const start = (env: Record<string, string>) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bot/main.ts')], {
+      cwd: repoRoot,
+      env: { ...process.env, VITEST: '', LOG_LEVEL: 'info', REDIS_URL, PIPELINE_QUEUE_PREFIX: prefix, PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    return { child, exited, output: () => out };
+  };
+
+  it('polls, answers, and exits 0 on SIGTERM; the token is not in its output', async () => {
+    const p = start({ BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: tg.apiRoot, ADMIN_IDS: '1' });
+    try {
+      // Polling starts right after deleteWebhook (a pending long poll is recorded only when it returns).
+      await tg.waitFor(() => tg.callsOf('deleteWebhook').length > 0, { what: 'start', timeoutMs: 30_000 });
+      expect(tg.callsOf('setMyCommands').map((c) => c.params.language_code ?? 'default').sort()).toEqual(['default', 'ru']);
+      await tg.pushUserMessage({ chatId: 71, from: { id: 71, language_code: 'ru' }, text: '/start' });
+      await tg.waitFor(() => tg.messages(71).some((m) => m.message.text === t('ru').start), { what: 'reply', timeoutMs: 15_000 });
+      expect(tg.callsOf('getUpdates').length).toBeGreaterThan(0);
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      expect(p.output()).toContain('bye');
+      expect(p.output()).not.toContain(TOKEN.split(':')[1]!);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+  });
+
+  it('a wrong variable stops it at start with the variable named', async () => {
+    const p = start({ BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: tg.apiRoot, ADMIN_IDS: 'me' });
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toMatch(/ADMIN_IDS/);
+  });
+});
