@@ -57,12 +57,13 @@ describe('job ids, failures, progress', () => {
     expect(jobIdFor(1, 23)).not.toBe(jobIdFor(12, 3));
   });
 
-  it('round-trips failure reasons and reads foreign ones as internal', () => {
+  it('round-trips failure reasons, reads the stalled limit as interrupted and other foreign ones as internal', () => {
     const f = makeFailure('too_long', 'The video lasts 200.0 s; the limit is 180 s.');
     expect(formatFailure(f)).toBe('media:too_long: The video lasts 200.0 s; the limit is 180 s.');
     expect(parseFailure(formatFailure(f))).toEqual(f);
     expect(parseFailure('pipeline:render_failed: Asset: 404')).toMatchObject({ category: 'pipeline', code: 'render_failed', userFixable: false });
-    expect(parseFailure('job stalled more than allowable limit')).toMatchObject({ code: 'internal', message: 'job stalled more than allowable limit' });
+    expect(parseFailure('job stalled more than allowable limit')).toMatchObject({ code: 'interrupted', message: 'job stalled more than allowable limit', userFixable: false });
+    expect(parseFailure('job started more than allowable limit')).toMatchObject({ code: 'internal', message: 'job started more than allowable limit' });
     expect(parseFailure('media:render_failed: wrong category')).toMatchObject({ code: 'internal' });
     const err = unrecoverable(makeFailure('no_person', 'nobody'));
     expect(err).toBeInstanceOf(UnrecoverableError);

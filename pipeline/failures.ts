@@ -41,6 +41,8 @@ export const PIPELINE_FAILURE_CODES = [
   'chat_unavailable',
   /** Cancelled by the user or an admin. */
   'cancelled',
+  /** The job's worker died (crash, SIGKILL, lost host) more often than PIPELINE_MAX_STALLED_COUNT allows. */
+  'interrupted',
   /** Our configuration is wrong (tokens, URLs, keys): will not heal by itself. */
   'misconfigured',
   /** Anything else (a bug, a crash) after the job's retries. */
@@ -86,17 +88,21 @@ export function formatFailure(f: Pick<JobFailure, 'code' | 'message'>): string {
   return `${category}:${f.code}: ${oneLine(f.message)}`;
 }
 
+/** The failedReason BullMQ itself writes when a job outlived its worker more than `maxStalledCount` times. */
+export const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
+
 const REASON = /^(media|pipeline):([a-z_]+)(?::\s?([\s\S]*))?$/;
 
 /**
- * Reads a failedReason back. Reasons the pipeline did not write (BullMQ's own, e.g. "job stalled more than
- * allowable limit") become `pipeline:internal` with the original text as the message.
+ * Reads a failedReason back. BullMQ's stalled limit becomes `pipeline:interrupted`; other reasons the pipeline did
+ * not write become `pipeline:internal`. Both keep the original text as the message.
  */
 export function parseFailure(reason: string | null | undefined): JobFailure {
   const m = REASON.exec((reason ?? '').trim());
   if (m && isFailureCode(m[2]) && (m[1] === 'media') === isMediaFailureCode(m[2])) {
     return makeFailure(m[2], m[3] ?? '');
   }
+  if (reason?.trim() === STALLED_LIMIT_REASON) return makeFailure('interrupted', STALLED_LIMIT_REASON);
   return makeFailure('internal', reason?.trim() || 'unknown failure');
 }
 

@@ -28,6 +28,7 @@ const FAILURES: Record<FailureCode, Record<Language, string>> = {
   output_too_large: { en: 'The result is too large for Telegram. Please try a shorter video.', ru: 'Результат слишком большой для Telegram. Попробуйте видео покороче.' },
   chat_unavailable: { en: 'I cannot write to this chat.', ru: 'Я не могу писать в этот чат.' },
   cancelled: { en: 'The job was cancelled.', ru: 'Задание отменено.' },
+  interrupted: { en: 'Processing of your video was interrupted several times. Please try again.', ru: 'Обработка вашего видео несколько раз прерывалась. Попробуйте ещё раз.' },
   misconfigured: { en: 'Something is wrong on our side. We are on it; please try again later.', ru: 'Что-то не так на нашей стороне. Мы уже разбираемся; попробуйте позже.' },
   internal: { en: 'Something went wrong. Please try again.', ru: 'Что-то пошло не так. Попробуйте ещё раз.' },
 };
