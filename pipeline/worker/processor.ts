@@ -13,7 +13,7 @@ import {
   type JobResult,
   type RenderJob,
 } from '../contract.js';
-import { formatFailure, makeFailure, type JobFailure } from '../failures.js';
+import { formatFailure, makeFailure, parseFailure, STALLED_LIMIT_REASON, type JobFailure } from '../failures.js';
 import { countOverlay } from '../heartbeat.js';
 import { pipelineKeys } from '../keys.js';
 import type { PipelineRedis } from '../redis.js';
@@ -55,6 +55,7 @@ export interface ActiveJob {
 export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJob>) {
   const keys = pipelineKeys(o.r.prefix);
   const redis = o.r.redis;
+  const finalFailure = createFinalFailure(o);
 
   return async function processJob(job: RenderJob, token?: string, bullSignal?: AbortSignal): Promise<JobResult> {
     const jobId = job.id!;
@@ -132,7 +133,7 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
       );
       // failedReason keeps only the last attempt's reason; the job log keeps each one.
       await job.log(`attempt ${job.attemptsMade + 1} failed: ${formatFailure(failure)}`).catch(() => undefined);
-      if (final) await finalFailure(jobId, data, failure, workDir, log);
+      if (final) await finalFailure(jobId, data, failure, log);
       if (!final) throw new Error(formatFailure(failure));
       throw new UnrecoverableError(formatFailure(failure));
     } finally {
@@ -140,9 +141,20 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
       active.delete(jobId);
     }
   };
+}
 
-  async function finalFailure(jobId: string, data: JobData, failure: JobFailure, workDir: string, log: Logger): Promise<void> {
-    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+/**
+ * What happens once when a job has failed for good, whoever saw it fail: the work folder and a pending cancel request
+ * are removed, and the chat gets one failure notice — unless the job was cancelled, the bot sends its own notices,
+ * or the chat is unreachable.
+ */
+export type FinalFailure = (jobId: string, data: JobData, failure: JobFailure, log: Logger) => Promise<void>;
+
+export function createFinalFailure(o: Pick<ProcessorOptions, 'r' | 'workRoot' | 'notifyFailure' | 'stateTtlSec'>): FinalFailure {
+  const keys = pipelineKeys(o.r.prefix);
+  const redis = o.r.redis;
+  return async function finalFailure(jobId, data, failure, log) {
+    await rm(join(o.workRoot, jobId), { recursive: true, force: true }).catch(() => undefined);
     await redis.del(keys.cancel(jobId)).catch(() => undefined);
     if (failure.code === 'cancelled' || data.failureNotice !== 'worker' || !o.notifyFailure) return;
     if (failure.code === 'chat_unavailable') return;
@@ -150,7 +162,32 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
     const first = await redis.set(keys.failureNotified(jobId), '1', 'EX', o.stateTtlSec, 'NX').catch(() => null);
     if (first !== 'OK') return;
     await o.notifyFailure(data, failure, log);
+  };
+}
+
+/**
+ * The final failure of a job BullMQ failed without running the processor: one whose worker died more than
+ * `maxStalledCount` times. BullMQ 6 marks it in the stalled check, and the next worker that fetches it fails it at
+ * once with STALLED_LIMIT_REASON (Worker 'failed' event). A cancel requested before the worker died still counts
+ * as a cancel (no notice).
+ */
+export async function finishStalledOut(
+  o: Pick<ProcessorOptions, 'r' | 'workRoot' | 'notifyFailure' | 'stateTtlSec' | 'logger'>,
+  job: Pick<RenderJob, 'id' | 'data' | 'attemptsMade'>,
+): Promise<void> {
+  const jobId = job.id!;
+  const log = o.logger.child({ jobId, attempt: job.attemptsMade + 1 });
+  let data: JobData;
+  try {
+    data = parseJobData(job.data);
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'stalled-out job has invalid data; nobody to tell');
+    return;
   }
+  const cancelled = await o.r.redis.exists(pipelineKeys(o.r.prefix).cancel(jobId)).catch(() => 0);
+  const failure = cancelled ? makeFailure('cancelled', 'cancelled on request; then its worker died') : parseFailure(STALLED_LIMIT_REASON);
+  log.error({ code: failure.code, chatId: data.chatId, err: failure.message }, 'job failed: its worker died too many times');
+  await createFinalFailure(o)(jobId, data, failure, log);
 }
 
 /** A job whose result already reached the chat (the worker died before BullMQ heard of it): finish quietly. */

@@ -4,13 +4,18 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasSharedMedia, repoRoot } from '../../testing/media.js';
+import { existsSync } from 'node:fs';
+import { failureOfJob } from '../contract.js';
+import { STALLED_LIMIT_REASON } from '../failures.js';
 import { pipelineKeys } from '../keys.js';
+import { failureText } from '../messages.js';
 import { BOT_TOKEN, makeTestClips, REDIS_URL, startHarness, type Harness, type TestClips } from '../test-support.js';
 
 /**
  * `npm run worker` as a real child process (pipeline/worker/main.ts through tsx, configured only by env), killed
  * and restarted: a SIGKILL mid-render must end with exactly one video (the render resumed, not resubmitted); a
- * SIGTERM hands the running job back to the queue without using one of its attempts.
+ * SIGTERM hands the running job back to the queue without using one of its attempts; a job whose worker dies more
+ * often than PIPELINE_MAX_STALLED_COUNT allows fails with one clear message.
  */
 describe.skipIf(!hasSharedMedia)('worker process restarts', () => {
   let h: Harness;
@@ -129,5 +134,40 @@ describe.skipIf(!hasSharedMedia)('worker process restarts', () => {
     });
     expect(state, job.failedReason).toBe('completed');
     expect(h.tg.sentFiles.filter((f) => f.chatId === job.data.chatId).map((f) => f.method)).toEqual(['sendVideoNote']);
+  });
+
+  it('a worker SIGKILLed past PIPELINE_MAX_STALLED_COUNT: the job fails and the user gets one clear message', async () => {
+    const env = { PIPELINE_MAX_STALLED_COUNT: '0' };
+    const first = startWorkerProcess(env);
+    const jobId = await h.enqueue({ head: h.telegramRef(clips.head), output: 'note', background: null });
+    const workDir = join(h.workDir, 'work', jobId);
+    await until('the overlay stage to start', async () => {
+      const job = await h.queue.getJob(jobId);
+      return (job?.progress as { stage?: string } | undefined)?.stage === 'overlay';
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}\n${first.output()}`);
+    });
+    expect(existsSync(workDir)).toBe(true);
+    first.child.kill('SIGKILL');
+    await once(first.child, 'exit');
+
+    // BullMQ fails the job itself (the processor never runs for it); the worker turns that into the user's notice.
+    const second = startWorkerProcess(env);
+    const { state, job } = await h.waitFinished(jobId, 30_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${second.output()}`);
+    });
+    expect(state).toBe('failed');
+    expect(job.failedReason).toBe(STALLED_LIMIT_REASON);
+    expect(failureOfJob(job)).toMatchObject({ code: 'interrupted', userFixable: false });
+    const texts = () => h.tg.callsOf('sendMessage').filter((c) => c.params.chat_id === job.data.chatId).map((c) => c.params.text);
+    await until('the failure notice', async () => texts().length > 0, 10_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${second.output()}`);
+    });
+    await until('the work folder to be removed', async () => !existsSync(workDir), 5_000);
+    // Give a duplicate notice a moment to show up: there must be none.
+    await sleep(1000);
+    expect(texts()).toEqual([failureText('interrupted', 'en')]);
+    expect(h.tg.sentFiles.filter((f) => f.chatId === job.data.chatId)).toHaveLength(0);
+    expect(await h.redis.exists(pipelineKeys(h.prefix).failureNotified(jobId))).toBe(1);
   });
 });

@@ -8,7 +8,7 @@ import { logger as rootLogger, type Logger } from '../../common/logger.js';
 import type { GpuWorkerClient } from '../../gpu-worker/client/index.js';
 import type { ProcessingMode } from '../config.js';
 import { createRenderQueue, RENDER_QUEUE, type InputRef, type JobData, type JobResult, type RenderQueue } from '../contract.js';
-import { PipelineError } from '../failures.js';
+import { PipelineError, STALLED_LIMIT_REASON } from '../failures.js';
 import { removeHeartbeat, writeHeartbeat } from '../heartbeat.js';
 import { getEffectiveMode } from '../mode.js';
 import { createRedis, type PipelineRedis } from '../redis.js';
@@ -18,7 +18,7 @@ import { createOverlayProducer, type CpuEngine } from '../stages/overlay.js';
 import type { Renderer } from '../stages/render.js';
 import { downloadTelegramInput } from '../stages/telegram-input.js';
 import { GpuHealthMonitor } from './gpu-health.js';
-import { createProcessor, SHUTDOWN, type ActiveJob } from './processor.js';
+import { createProcessor, finishStalledOut, SHUTDOWN, type ActiveJob, type ProcessorOptions } from './processor.js';
 
 /**
  * The pipeline worker: a BullMQ Worker on the render queue plus what runs beside it — GPU health checks, the
@@ -104,32 +104,30 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
     return dest;
   };
 
-  const processor = createProcessor(
-    {
-      r,
-      workRoot: o.workDir,
-      deps: {
-        resolveInput,
-        produceOverlay: createOverlayProducer({
-          mode: async () => (await getEffectiveMode(r, o.envMode)).mode,
-          gpu: o.gpu,
-          gpuHealthy: () => gpuHealth.healthy(),
-          cpu: o.cpu,
-        }),
-        renderer: o.renderer,
-        settings: o.settings,
-      },
-      deliver: async (d, data, ctx) => {
-        if (!delivery) throw new PipelineError('misconfigured', 'BOT_TOKEN is not set: cannot deliver to Telegram', false);
-        return delivery.deliver(d, data, ctx);
-      },
-      notifyFailure: delivery ? (data, failure, l) => delivery.notifyFailure(data, failure, l) : undefined,
-      stateTtlSec: o.stateTtlSec,
-      cancelPollMs: o.cancelPollMs,
-      logger: log,
+  const processorOptions: ProcessorOptions = {
+    r,
+    workRoot: o.workDir,
+    deps: {
+      resolveInput,
+      produceOverlay: createOverlayProducer({
+        mode: async () => (await getEffectiveMode(r, o.envMode)).mode,
+        gpu: o.gpu,
+        gpuHealthy: () => gpuHealth.healthy(),
+        cpu: o.cpu,
+      }),
+      renderer: o.renderer,
+      settings: o.settings,
     },
-    active,
-  );
+    deliver: async (d, data, ctx) => {
+      if (!delivery) throw new PipelineError('misconfigured', 'BOT_TOKEN is not set: cannot deliver to Telegram', false);
+      return delivery.deliver(d, data, ctx);
+    },
+    notifyFailure: delivery ? (data, failure, l) => delivery.notifyFailure(data, failure, l) : undefined,
+    stateTtlSec: o.stateTtlSec,
+    cancelPollMs: o.cancelPollMs,
+    logger: log,
+  };
+  const processor = createProcessor(processorOptions, active);
 
   if (o.globalConcurrency && o.globalConcurrency > 0) await queue.setGlobalConcurrency(o.globalConcurrency);
 
@@ -143,7 +141,14 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
     name: workerId,
   });
   worker.on('error', (e) => log.error({ err: e.message }, 'worker error'));
-  worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled (its worker died?); it will run again'));
+  worker.on('stalled', (jobId) => log.warn({ jobId, maxStalledCount: o.maxStalledCount }, 'job stalled (its worker died?); it goes back to the queue'));
+  // Past maxStalledCount, BullMQ fails the job without running the processor: tell the user and clean up here.
+  worker.on('failed', (job, err) => {
+    if (!job?.id || err.message !== STALLED_LIMIT_REASON) return;
+    finishStalledOut(processorOptions, job).catch((e: unknown) =>
+      log.error({ jobId: job.id, err: (e as Error).message }, 'could not finish a stalled-out job'),
+    );
+  });
 
   let shuttingDown = false;
   const beat = async () => {
