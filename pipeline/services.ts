@@ -3,11 +3,25 @@ import type { Logger } from '../common/logger.js';
 import { createGpuWorkerClient, type GpuWorkerClient } from '../gpu-worker/client/index.js';
 import { clientOptionsFromConfig, createShotstackClient, startLocalShotstack, usesLocalRenderer, type ShotstackConfig } from '../shotstack/index.js';
 import type { PipelineConfig } from './config.js';
+import type { RenderSettings } from './stages/layout.js';
 import type { Renderer } from './stages/render.js';
 
 /**
  * Builds the external services the pipeline talks to from configuration, shared by the worker and the render CLI.
  */
+
+/** How every job renders, from the operator's env: the same for the worker and the render CLI. */
+export function renderSettingsFromConfig(cfg: PipelineConfig, shotstackCfg: ShotstackConfig): RenderSettings {
+  return {
+    resolution: cfg.PIPELINE_RESOLUTION,
+    fps: cfg.PIPELINE_FPS as RenderSettings['fps'],
+    overlayKind: cfg.PIPELINE_OVERLAY_KIND,
+    backgroundVolume: cfg.PIPELINE_BACKGROUND_VOLUME,
+    lumaPolarity: shotstackCfg.SHOTSTACK_LUMA_POLARITY,
+    maxDurationSec: cfg.PIPELINE_MAX_INPUT_DURATION_SEC,
+    maxInputBytes: cfg.PIPELINE_MAX_INPUT_BYTES,
+  };
+}
 
 /** The GPU worker client, or null when GPU_WORKER_URL is not set. */
 export function gpuClientFromConfig(cfg: PipelineConfig, logger: Logger): { client: GpuWorkerClient; host: string } | null {

@@ -10,7 +10,7 @@ import { classifyError } from '../classify.js';
 import { loadPipelineConfig, type ProcessingMode } from '../config.js';
 import { parseJobData, STAGES, type JobData, type JobProgress, type JobResult, type Stage } from '../contract.js';
 import { runPipeline } from '../run-pipeline.js';
-import { gpuClientFromConfig, openRenderer } from '../services.js';
+import { gpuClientFromConfig, openRenderer, renderSettingsFromConfig } from '../services.js';
 import { createOverlayProducer } from '../stages/overlay.js';
 import { ProgressTracker } from '../stages/progress.js';
 import { MemoryStateStore } from '../stages/state.js';
@@ -132,15 +132,7 @@ export async function main(argv: string[]): Promise<number> {
           await copyFile(d.path, outPath);
           return { method: 'file', bytes: d.bytes, path: outPath };
         },
-        settings: {
-          resolution: cfg.PIPELINE_RESOLUTION,
-          fps: cfg.PIPELINE_FPS as 24 | 25 | 30,
-          overlayKind: cfg.PIPELINE_OVERLAY_KIND,
-          backgroundVolume: cfg.PIPELINE_BACKGROUND_VOLUME,
-          lumaPolarity: shotstackCfg.SHOTSTACK_LUMA_POLARITY,
-          maxDurationSec: cfg.PIPELINE_MAX_INPUT_DURATION_SEC,
-          maxInputBytes: cfg.PIPELINE_MAX_INPUT_BYTES,
-        },
+        settings: renderSettingsFromConfig(cfg, shotstackCfg),
       },
       progress,
       signal: new AbortController().signal,

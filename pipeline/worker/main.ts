@@ -8,7 +8,7 @@ import { ConfigError } from '../../common/config.js';
 import { logger } from '../../common/logger.js';
 import { loadShotstackConfig } from '../../shotstack/config.js';
 import { loadPipelineConfig, telegramLimits } from '../config.js';
-import { gpuClientFromConfig, openRenderer } from '../services.js';
+import { gpuClientFromConfig, openRenderer, renderSettingsFromConfig } from '../services.js';
 import { startPipelineWorker } from './worker.js';
 
 const log = logger.child({ component: 'pipeline-main' });
@@ -53,15 +53,7 @@ const worker = await startPipelineWorker({
       }
     : null,
   renderer: renderer.renderer,
-  settings: {
-    resolution: cfg.PIPELINE_RESOLUTION,
-    fps: cfg.PIPELINE_FPS as 24 | 25 | 30,
-    overlayKind: cfg.PIPELINE_OVERLAY_KIND,
-    backgroundVolume: cfg.PIPELINE_BACKGROUND_VOLUME,
-    lumaPolarity: shotstackCfg.SHOTSTACK_LUMA_POLARITY,
-    maxDurationSec: cfg.PIPELINE_MAX_INPUT_DURATION_SEC,
-    maxInputBytes: cfg.PIPELINE_MAX_INPUT_BYTES,
-  },
+  settings: renderSettingsFromConfig(cfg, shotstackCfg),
   allowLocalInputs: cfg.PIPELINE_ALLOW_LOCAL_INPUTS,
   lockDurationMs: cfg.PIPELINE_LOCK_DURATION_MS,
   stalledIntervalMs: cfg.PIPELINE_STALLED_INTERVAL_MS,
