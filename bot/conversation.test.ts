@@ -1,8 +1,9 @@
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RenderJob } from '../pipeline/contract.js';
+import { createRedis, failureText, RENDER_QUEUE, type RenderJob } from '../pipeline/contract.js';
 import { CB } from './flow/callbacks.js';
 import { t } from './i18n/index.js';
-import { BOT_INFO, callbackUpdate, messageUpdate, newUser, textUpdate, testBotEnv, videoUpdate, type TestBotEnv, type WireCall } from './test-support.js';
+import { callbackUpdate, messageUpdate, newUser, textUpdate, testBotEnv, videoUpdate, type TestBotEnv, type WireCall } from './test-support.js';
 
 /**
  * The real bot driven with `bot.handleUpdate`, its Bot API calls captured on the wire by a recording `fetch`
@@ -197,6 +198,89 @@ describe('user dialogue', () => {
   });
 });
 
+describe('defaults, limits and "try again"', () => {
+  it('/settings shows the defaults and changes them through the same picker', async () => {
+    const { bot, wire } = env.newBot();
+    const u = newUser();
+    await bot.handleUpdate(textUpdate(u, '/settings'));
+    const shown = lastSent(wire.calls);
+    expect(shown.params.text).toBe(en.settingsNone);
+    expect(buttons(shown)).toEqual([CB.editSettings]);
+    await bot.handleUpdate(callbackUpdate(u, 1001, CB.editSettings));
+    for (const [f, v] of [['shape', 'rect'], ['position', 'left'], ['size', 'S'], ['engine', 'fast'], ['aspect', '1:1']]) await bot.handleUpdate(callbackUpdate(u, 1002, `opt:${f}:${v}`));
+    expect(lastSent(wire.calls).params.text).toBe(en.settingsSaved('Shape: Square\nPlace: ⬅ Left\nSize: S (small)\nQuality: Fast\nFormat: 1:1 (square)'));
+    expect(await env.store.getDefaults(u.id)).toEqual({ shape: 'rect', position: 'left', size: 'S', engine: 'fast', aspect: '1:1' });
+  });
+
+  it('a user over PIPELINE_MAX_ACTIVE_JOBS_PER_USER is told so at Confirm; nothing is queued', async () => {
+    const { bot, wire } = env.newBot({ maxActivePerUser: 1 });
+    const u = newUser();
+    const order = async () => {
+      await bot.handleUpdate(videoUpdate(u));
+      await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
+      const picker = 1000 + wire.of('sendMessage').length;
+      await bot.handleUpdate(callbackUpdate(u, picker, 'opt:engine:fast'));
+      await bot.handleUpdate(callbackUpdate(u, picker + 1, CB.confirm));
+    };
+    await order();
+    expect(lastSent(wire.calls).params.text).toBe(en.queued);
+    const before = await env.pipeline.queue.count();
+    await order(); // "same as last time" is now offered first
+    expect(lastSent(wire.calls).params.text).toBe(en.askSame('Result: round video message\nQuality: Fast'));
+    await bot.handleUpdate(callbackUpdate(u, 1000 + wire.of('sendMessage').length, CB.same));
+    await bot.handleUpdate(callbackUpdate(u, 1000 + wire.of('sendMessage').length, CB.confirm));
+    expect(lastSent(wire.calls).params.text).toBe(failureText('too_many_jobs', 'en'));
+    expect(await env.pipeline.queue.count()).toBe(before);
+  });
+
+  it('"try again" on a failure that is not the input’s fault puts the same job back; on a bad input it asks for a new video', async () => {
+    const { bot, wire } = env.newBot();
+    const u = newUser();
+    await bot.handleUpdate(videoUpdate(u));
+    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgOverlay));
+    for (const [f, v] of [['shape', 'circle'], ['size', 'M'], ['engine', 'fast']]) await bot.handleUpdate(callbackUpdate(u, 1002, `opt:${f}:${v}`));
+    await bot.handleUpdate(callbackUpdate(u, 1003, CB.confirm));
+    const jobId = `chat${u.id}-msg1003`;
+    const v = newUser();
+    await bot.handleUpdate(videoUpdate(v));
+    await bot.handleUpdate(callbackUpdate(v, 0, CB.noBgNote));
+    await bot.handleUpdate(callbackUpdate(v, 1002, 'opt:engine:fast'));
+    await bot.handleUpdate(callbackUpdate(v, 1003, CB.confirm));
+    const badInputJob = `chat${v.id}-msg1003`;
+    // A stand-in worker fails it the way the pipeline does (an unrecoverable, parseable reason).
+    const connection = createRedis('redis://127.0.0.1:6379');
+    const worker = new Worker(RENDER_QUEUE, async (job) => {
+      throw new UnrecoverableError(job.id === jobId ? 'pipeline:renderer_unavailable: injected' : 'media:no_person: injected');
+    }, { connection, prefix: env.prefix });
+    try {
+      const end = Date.now() + 10_000;
+      const failed = async (id: string) => (await (await env.pipeline.queue.getJob(id))?.getState()) === 'failed';
+      while (!(await failed(jobId)) || !(await failed(badInputJob))) {
+        if (Date.now() > end) throw new Error('job did not fail');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await worker.pause();
+      const mark = wire.calls.length;
+      await bot.handleUpdate(callbackUpdate(u, 1004, `retry:${jobId}`));
+      expect(await (await env.pipeline.queue.getJob(jobId))!.getState()).toMatch(/^(waiting|paused|active)$/);
+      expect(wire.since(mark).map((c) => [c.method, c.params.text])).toEqual([
+        ['answerCallbackQuery', undefined],
+        ['editMessageText', en.retryQueued],
+      ]);
+      // Someone else's button does nothing.
+      await bot.handleUpdate(callbackUpdate(newUser(), 1004, `retry:${jobId}`));
+      expect(wire.calls.at(-1)).toMatchObject({ method: 'answerCallbackQuery', params: { text: en.notYourJob } });
+      // The input was the problem: the same job again would fail the same way.
+      await bot.handleUpdate(callbackUpdate(v, 1004, `retry:${badInputJob}`));
+      expect(lastSent(wire.calls)).toMatchObject({ params: { chat_id: v.id, text: en.retrySendNew } });
+      expect(await (await env.pipeline.queue.getJob(badInputJob))!.getState()).toBe('failed');
+    } finally {
+      await worker.close();
+      await connection.quit();
+    }
+  });
+});
+
 describe('bad input', () => {
   it('sticker, photo, audio and voice get a reply that names them, in and out of a dialogue', async () => {
     const { bot, wire } = env.newBot();
@@ -266,18 +350,25 @@ describe('bad input', () => {
 
 describe('admin commands', () => {
   const admin = { id: ADMIN, lang: 'en' };
+  let own: TestBotEnv; // an empty queue of its own, so the counts are exact
+  beforeAll(() => {
+    own = testBotEnv('admin', { adminIds: [ADMIN] });
+  });
+  afterAll(async () => {
+    await own?.close();
+  });
   it('/queue, /pause, /resume, /mode, /stats, /failed, /retry for ADMIN_IDS', async () => {
-    const { bot, wire } = env.newBot();
+    const { bot, wire } = own.newBot();
     const reply = async (text: string) => {
       await bot.handleUpdate(textUpdate(admin, text));
       return lastSent(wire.calls).params.text as string;
     };
-    expect(await reply('/queue')).toMatch(/^Queue\nwaiting \d+, active 0, delayed 0, prioritized 0\ncompleted 0, failed 0$/);
+    expect(await reply('/queue')).toBe('Queue\nwaiting 0, active 0, delayed 0, prioritized 0\ncompleted 0, failed 0');
     expect(await reply('/pause')).toMatch(/^Queue paused/);
-    expect(await env.pipeline.queue.isPaused()).toBe(true);
+    expect(await own.pipeline.queue.isPaused()).toBe(true);
     expect(await reply('/queue')).toMatch(/^Queue — PAUSED/);
     expect(await reply('/resume')).toBe('Queue resumed.');
-    expect(await env.pipeline.queue.isPaused()).toBe(false);
+    expect(await own.pipeline.queue.isPaused()).toBe(false);
     expect(await reply('/mode')).toMatch(/^Mode: auto \(from PROCESSING_MODE; env auto\)\nWorkers: none alive\nOverlays: GPU 0, CPU 0; CPU fallbacks 0/);
     expect(await reply('/mode cpu')).toMatch(new RegExp(`^Mode: cpu \\(admin override by ${ADMIN}; env auto\\)`));
     expect(await reply('/mode turbo')).toBe('Usage: /mode [auto|gpu|cpu|env]');

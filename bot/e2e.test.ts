@@ -20,6 +20,7 @@ import { captureLogger } from './test-support.js';
  * and receives the video.
  */
 const en = t('en');
+const ADMIN = 5_100_900;
 
 describe.skipIf(!hasSharedMedia)('bot end to end (fake Bot API over HTTP, real worker)', () => {
   let h: Harness;
@@ -54,7 +55,7 @@ describe.skipIf(!hasSharedMedia)('bot end to end (fake Bot API over HTTP, real w
         store,
         limits: { maxDurationSec: 60, maxBytes: 200 * 1024 * 1024, telegramDownloadBytes: 20 * 1024 * 1024 },
         maxActivePerUser: 3,
-        adminIds: [],
+        adminIds: [ADMIN],
         envMode: 'cpu',
         preview,
         status,
@@ -159,6 +160,21 @@ describe.skipIf(!hasSharedMedia)('bot end to end (fake Bot API over HTTP, real w
     const all = logs.lines.join('\n');
     expect(all).not.toContain(BOT_TOKEN);
     expect(all).not.toContain(BOT_TOKEN.split(':')[1]!);
+  });
+
+  it('admins see the worker, its processing path and the stats of the jobs above', async () => {
+    const ask = async (text: string) => {
+      const fromBot = () => h.tg.messages(ADMIN).filter((m) => m.message.from?.is_bot);
+      const before = fromBot().length;
+      await h.tg.pushUserMessage({ chatId: ADMIN, text });
+      await h.tg.waitFor(() => fromBot().length > before, { what: text });
+      return fromBot().at(-1)!.message.text!;
+    };
+    const mode = await ask('/mode');
+    expect(mode).toMatch(/^Mode: cpu \(from PROCESSING_MODE; env cpu\)\nWorker \S+: mode cpu, active [01]\/1\n  GPU worker not configured \(CPU only\)\nOverlays: GPU 0, CPU [1-9]/);
+    const stats = await ask('/stats');
+    expect(stats).toMatch(/: [1-9]\d* done, \d+ failed\nMedian per stage: fetch \d+\.\d s, overlay \d+\.\d s, render \d+\.\d s, deliver \d+\.\d s/);
+    expect(stats).toMatch(/Overlay on GPU 0, CPU [1-9]\d* \(GPU share 0%\)/);
   });
 
   it('a video with nobody in it: the preview says so; a confirmed job fails with a clear message and "try again" asks for a new video', async () => {
