@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { CancelledError, MediaError, TimeoutError } from './errors.js';
+import { loadRuntimeConfig } from './runtime-config.js';
 
 /**
  * The one module that runs ffmpeg and ffprobe. Everything else calls these functions, so arguments, timeouts,
@@ -11,8 +12,8 @@ import { CancelledError, MediaError, TimeoutError } from './errors.js';
  * commands, so plain `child_process.spawn` with typed wrappers is smaller and faster.
  */
 
-export const FFMPEG = process.env.FFMPEG_PATH || 'ffmpeg';
-export const FFPROBE = process.env.FFPROBE_PATH || 'ffprobe';
+export const FFMPEG = loadRuntimeConfig().FFMPEG_PATH;
+export const FFPROBE = loadRuntimeConfig().FFPROBE_PATH;
 
 export class FfmpegError extends Error {
   constructor(

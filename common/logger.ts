@@ -1,4 +1,7 @@
 import { pino, type Logger } from 'pino';
+import { loadRuntimeConfig } from './runtime-config.js';
+
+const runtime = loadRuntimeConfig();
 
 /**
  * One pino logger for every process. Structured JSON on stdout; child loggers carry `jobId` and the component.
@@ -6,8 +9,8 @@ import { pino, type Logger } from 'pino';
  * Telegram file *ids* and paths, never file URLs (they embed the bot token).
  */
 export const logger: Logger = pino({
-  level: process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
-  base: { service: process.env.BUBBLECAST_SERVICE ?? 'bubblecast' },
+  level: runtime.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
+  base: { service: runtime.BUBBLECAST_SERVICE },
   redact: {
     paths: [
       'token',

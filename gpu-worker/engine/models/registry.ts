@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engineConfig } from '../config.js';
 import type { EngineName } from '../types.js';
 
 /**
@@ -78,7 +79,8 @@ export function selectModel(engine: EngineName, frameWidth: number, frameHeight:
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export function modelsDir(): string {
-  return process.env.MODELS_DIR ? resolve(process.env.MODELS_DIR) : join(repoRoot, 'models');
+  const dir = engineConfig().MODELS_DIR;
+  return dir ? resolve(dir) : join(repoRoot, 'models');
 }
 
 export function modelPath(spec: ModelSpec): string {
