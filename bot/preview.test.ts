@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Api } from 'grammy';
@@ -84,12 +85,17 @@ describe.skipIf(!hasSharedMedia)('preview', () => {
         dir: join(dir, 'svc'),
         log,
       });
+      // A folder left by a dialogue that ended with /cancel (its cleanup never ran) is swept by the next preview.
+      const stale = join(dir, 'svc', 'left-by-cancel');
+      await mkdir(stale, { recursive: true });
+      await utimes(stale, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
       const f = tg.registerFile(media('hopper_static_720x720.mp4'));
       const ref = { source: 'telegram' as const, kind: 'video' as const, fileId: f.file_id, fileUniqueId: f.file_unique_id, sizeBytes: f.file_size };
       const a = await svc.make({ key: 'k1', head: ref, background: null, output: 'overlay', options: DEFAULT_OPTIONS });
       const b = await svc.make({ key: 'k1', head: ref, background: null, output: 'overlay', options: opts({ shape: 'rect' }) });
       expect(a.ok && b.ok).toBe(true);
       expect(tg.callsOf('getFile')).toHaveLength(1); // the second preview reused the download
+      expect(existsSync(stale)).toBe(false);
       const bad = await svc.make({ key: 'k2', head: { ...ref, fileId: 'AAAAnot-a-file' }, background: null, output: 'note', options: DEFAULT_OPTIONS });
       expect(bad).toMatchObject({ ok: false, reason: 'failed' });
       await svc.cleanup('k1');

@@ -56,11 +56,12 @@ export class BotStore {
    * Remembers the text last shown in a job's status message; false when it already showed exactly this (Telegram
    * refuses identical edits, and two bot instances during a deploy overlap both hear every event).
    */
-  async claimStatusText(jobId: string, text: string): Promise<boolean> {
+  async claimStatusText(jobId: string, text: string, markup?: unknown): Promise<boolean> {
     const key = this.key('status-text', jobId);
-    const prev = await this.redis.getset(key, text);
+    const shown = `${text}\u0000${JSON.stringify(markup ?? null)}`;
+    const prev = await this.redis.getset(key, shown);
     await this.redis.expire(key, 7 * DAY);
-    return prev !== text;
+    return prev !== shown;
   }
 
   async forgetStatusText(jobId: string): Promise<void> {

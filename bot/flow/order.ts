@@ -184,7 +184,7 @@ async function runOrder(
       const status = await ctx.api.sendMessage(chatId, m.queued);
       await conversation.external(async () => {
         await deps.store.setStatus(jobId, { chatId, messageId: status.message_id, lang });
-        await deps.store.claimStatusText(jobId, m.queued + 'null');
+        await deps.store.claimStatusText(jobId, m.queued);
       });
       return;
     }

@@ -4,7 +4,7 @@ import { commandOf, type FlowContext, type FlowConversation } from '../context.j
 import type { Messages } from '../i18n/types.js';
 import { parseOption } from './callbacks.js';
 import { optionKeyboard } from './keyboards.js';
-import { OPTION_VALUES, type ChosenOptions, type OptionField } from './options.js';
+import type { ChosenOptions, OptionField } from './options.js';
 
 /**
  * Building blocks of the dialogues. Rules of conversations v2 they keep:
@@ -96,8 +96,8 @@ export async function pickOptions(
       return opt.value;
     });
     if (value === RESTART) return RESTART;
+    // parseOption admitted only values of OPTION_VALUES[field].
     (chosen as Record<OptionField, string>)[field] = value;
-    if (!(OPTION_VALUES[field] as readonly string[]).includes(value)) throw new Error(`unexpected ${field} ${value}`);
   }
   if (messageId !== null) {
     const id = messageId;

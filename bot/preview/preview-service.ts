@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Api } from 'grammy';
@@ -42,6 +42,8 @@ export interface PreviewServiceOptions {
   maxBytes: number;
   timeoutMs: number;
   dir?: string;
+  /** Order folders older than this are removed (dialogues left with /cancel never reach their cleanup). */
+  maxAgeMs?: number;
   log: Logger;
 }
 
@@ -62,9 +64,22 @@ export function createPreviewService(o: PreviewServiceOptions): PreviewService {
     return dest;
   }
 
+  const maxAgeMs = o.maxAgeMs ?? 3600_000;
+  let lastSweep = 0;
+  async function sweep(): Promise<void> {
+    if (Date.now() - lastSweep < 60_000) return;
+    lastSweep = Date.now();
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      const path = join(root, name);
+      const s = await stat(path).catch(() => null);
+      if (s && Date.now() - s.mtimeMs > maxAgeMs) await rm(path, { recursive: true, force: true });
+    }
+  }
+
   return {
     async make(job) {
       const signal = AbortSignal.timeout(o.timeoutMs);
+      await sweep().catch(() => undefined);
       try {
         await mkdir(dirOf(job.key), { recursive: true });
         const headPath = await fetchInput(job.key, job.head, signal);

@@ -48,7 +48,7 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
   async function edit(jobId: string, text: string, markup?: InlineKeyboardMarkup): Promise<void> {
     const rec = await o.store.getStatus(jobId);
     if (!rec) return; // not ours (a CLI job), or the dialogue has not stored it yet
-    if (!(await o.store.claimStatusText(jobId, text + JSON.stringify(markup ?? null)))) return;
+    if (!(await o.store.claimStatusText(jobId, text, markup))) return;
     try {
       await o.api.editMessageText(rec.chatId, rec.messageId, text, markup ? { reply_markup: markup } : {});
     } catch (e) {
