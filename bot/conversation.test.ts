@@ -167,6 +167,22 @@ describe('user dialogue', () => {
     expect(texts(wire.calls).slice(-2)).toEqual([en.startingOver, en.askHead]);
   });
 
+  it('a message sent while the summary waits gets the buttons again, and they work', async () => {
+    const { bot, wire } = env.newBot();
+    const u = newUser();
+    await bot.handleUpdate(videoUpdate(u));
+    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
+    await bot.handleUpdate(callbackUpdate(u, 1002, 'opt:engine:fast'));
+    await bot.handleUpdate(textUpdate(u, 'is it ok?'));
+    const again = lastSent(wire.calls);
+    expect(again.params.text).toBe(en.summaryTitle);
+    expect(buttons(again)).toEqual([CB.confirm, CB.change]);
+    await bot.handleUpdate(callbackUpdate(u, 1004, CB.confirm));
+    expect(lastSent(wire.calls).params.text).toBe(en.queued);
+    // The job id comes from the summary the dialogue made, whichever copy of its buttons was pressed.
+    expect(await env.pipeline.queue.getJob(`chat${u.id}-msg1003`)).toBeTruthy();
+  });
+
   it('/cancel leaves the dialogue; the next message starts nothing', async () => {
     const { bot, wire } = env.newBot();
     const u = newUser();

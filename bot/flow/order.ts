@@ -126,7 +126,9 @@ async function runOrder(
       });
       const choice = await waitForStep(conversation, m, async (c) => {
         const data = c.callbackQuery?.data;
-        if ((data === CB.confirm || data === CB.change) && c.callbackQuery?.message?.message_id === summaryId) {
+        // Any Confirm/Change button of this step counts (a message sent meanwhile gets the buttons again below);
+        // older summaries lost theirs when they were answered.
+        if (data === CB.confirm || data === CB.change) {
           await c.answerCallbackQuery();
           return data;
         }
