@@ -56,6 +56,26 @@ describe('npm run bot (bot/main.ts)', () => {
     }
   });
 
+  it('with WEBHOOK_URL: sets the webhook with the secret token and serves it on PORT', async () => {
+    const port = 31_000 + (process.pid % 20_000);
+    const secret = 'hook-secret-0123456789';
+    const p = start({ BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: tg.apiRoot, WEBHOOK_URL: 'https://bot.example.com/tg/hook', WEBHOOK_SECRET: secret, PORT: String(port) });
+    try {
+      await tg.waitFor(() => tg.callsOf('setWebhook').length > 0, { what: 'setWebhook', timeoutMs: 30_000 });
+      expect(tg.callsOf('setWebhook')[0]!.params).toMatchObject({ url: 'https://bot.example.com/tg/hook', secret_token: secret, allowed_updates: ['message', 'callback_query'] });
+      const update = { update_id: 9, message: { message_id: 3, date: 1, chat: { id: 72, type: 'private', first_name: 'B' }, from: { id: 72, is_bot: false, first_name: 'B' }, text: '/help', entities: [{ type: 'bot_command', offset: 0, length: 5 }] } };
+      const post = (token: string) =>
+        fetch(`http://127.0.0.1:${port}/tg/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': token }, body: JSON.stringify(update) });
+      expect((await post('not-the-secret-000000')).status).toBe(401);
+      expect((await post(secret)).status).toBe(200);
+      await tg.waitFor(() => tg.messages(72).some((m) => m.message.text === t('en').help), { what: 'webhook reply', timeoutMs: 10_000 });
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+  });
+
   it('a wrong variable stops it at start with the variable named', async () => {
     const p = start({ BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: tg.apiRoot, ADMIN_IDS: 'me' });
     expect(await p.exited).toBe(1);
