@@ -1,9 +1,10 @@
 import { UnrecoverableError, Worker } from 'bullmq';
+import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, failureText, RENDER_QUEUE, type RenderJob } from '../pipeline/contract.js';
 import { CB } from './flow/callbacks.js';
 import { t } from './i18n/index.js';
-import { callbackUpdate, messageUpdate, newUser, textUpdate, testBotEnv, videoUpdate, type TestBotEnv, type WireCall } from './test-support.js';
+import { TOKEN, callbackUpdate, messageUpdate, newUser, textUpdate, testBotEnv, videoUpdate, type TestBotEnv, type WireCall } from './test-support.js';
 
 /**
  * The real bot driven with `bot.handleUpdate`, its Bot API calls captured on the wire by a recording `fetch`
@@ -50,7 +51,7 @@ describe('user dialogue', () => {
     await bot.handleUpdate(head);
     const bgAsk = lastSent(wire.calls);
     expect(bgAsk.params.text).toBe(en.askBackground);
-    expect(buttons(bgAsk)).toEqual([CB.noBgOverlay, CB.noBgNote]);
+    expect(buttons(bgAsk)).toEqual([CB.noBgOverlay, CB.noBgNote, CB.noBgBoth]);
 
     const bg = videoUpdate(u, { id: 'bg', kind: 'document' });
     await bot.handleUpdate(bg);
@@ -130,6 +131,26 @@ describe('user dialogue', () => {
     expect(texts(after)).toEqual([ru.queued]);
     const job = (await env.pipeline.queue.getJob(`chat${u.id}-msg${summaryId}`)) as RenderJob;
     expect(job.data).toMatchObject({ output: 'overlay', background: null, language: 'ru', options: { shape: 'circle', size: 'S', engine: 'fast' } });
+  });
+
+  it('"no background: both" makes two jobs from one Confirm, each with its own titled status message', async () => {
+    const { bot, wire } = env.newBot();
+    const u = newUser();
+    await bot.handleUpdate(videoUpdate(u));
+    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgBoth));
+    for (const [f, v] of [['shape', 'circle'], ['size', 'L'], ['engine', 'fast']]) await bot.handleUpdate(callbackUpdate(u, 1002, `opt:${f}:${v}`));
+    expect(lastSent(wire.calls).params.text).toBe(`${en.summaryTitle}\n\nResult: transparent bubble file + round video message\nShape: Circle\nSize: L (large)\nQuality: Fast`);
+    await bot.handleUpdate(callbackUpdate(u, 1003, CB.confirm));
+    expect(texts(wire.calls).slice(-2)).toEqual([`${en.output.overlay}\n${en.queued}`, `${en.output.note}\n${en.queued}`]);
+    const overlay = (await env.pipeline.queue.getJob(`chat${u.id}-msg1003-overlay`)) as RenderJob;
+    const note = (await env.pipeline.queue.getJob(`chat${u.id}-msg1003-note`)) as RenderJob;
+    expect([overlay.data.output, note.data.output]).toEqual(['overlay', 'note']);
+    expect(overlay.data.options).toMatchObject({ shape: 'circle', size: 'L' });
+    // The status notifier keeps the title on every later text of the message.
+    const deps = env.deps(new Api(TOKEN, { fetch: wire.fetch }));
+    await deps.status.show(note.id!, (l) => t(l).statusCancelled);
+    expect(wire.of('editMessageText').at(-1)!.params).toMatchObject({ message_id: 1005, text: `${en.output.note}\n${en.statusCancelled}` });
+    expect(await env.store.userJobs(u.id)).toEqual([note.id, overlay.id]);
   });
 
   it('resumes a half-finished dialogue after a restart (a new Bot instance on the same Redis)', async () => {

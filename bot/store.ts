@@ -10,6 +10,8 @@ export interface StatusRecord {
   chatId: number;
   messageId: number;
   lang: Language;
+  /** Heads every text of the message when one order made several jobs (which result it is about). */
+  title?: string;
 }
 
 const DAY = 24 * 3600;

@@ -62,7 +62,7 @@ describe('the dialogue against telegram-test-api', () => {
     await client.sendMessage(client.makeMessage('', { video } as never));
     const [bgAsk] = await pump();
     expect(bgAsk).toMatchObject({ text: en.askBackground });
-    expect(bgAsk!.keyboard!.flat().map((b) => b.callback_data)).toEqual([CB.noBgOverlay, CB.noBgNote]);
+    expect(bgAsk!.keyboard!.flat().map((b) => b.callback_data)).toEqual([CB.noBgOverlay, CB.noBgNote, CB.noBgBoth]);
 
     await press(CB.noBgNote, bgAsk!.id);
     const [picker] = await pump();

@@ -51,7 +51,9 @@ describe('options and buttons', () => {
       }
     }
     expect(optionKeyboard(t('en'), 'position').inline_keyboard.map((r) => r.length)).toEqual([3, 3, 3]);
-    expect(fieldsFor('note')).toEqual(['engine']);
+    expect(fieldsFor(['note'])).toEqual(['engine']);
+    expect(fieldsFor(['overlay', 'note'])).toEqual(['shape', 'size', 'engine']);
+    expect(fieldsFor(['video'])).toEqual(['shape', 'position', 'size', 'engine', 'aspect']);
     expect(parseOptions({ shape: 'rect', position: 'top', size: 'S', engine: 'fast', aspect: '1:1' })).toEqual({ shape: 'rect', position: 'top', size: 'S', engine: 'fast', aspect: '1:1' });
     expect(parseOptions({ shape: 'star', position: 'top', size: 'S', engine: 'fast', aspect: '1:1' })).toBeNull();
   });

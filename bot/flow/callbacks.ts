@@ -7,6 +7,7 @@ import { OPTION_VALUES, type OptionField } from './options.js';
 export const CB = {
   noBgOverlay: 'bg:overlay',
   noBgNote: 'bg:note',
+  noBgBoth: 'bg:both',
   same: 'same:yes',
   choose: 'same:no',
   confirm: 'sum:confirm',

@@ -6,7 +6,12 @@ import { OPTION_VALUES, type OptionField } from './options.js';
 /** Inline keyboards of the dialogue. Labels come from the user's language; data from callbacks.ts. */
 
 export function backgroundKeyboard(m: Messages): InlineKeyboard {
-  return new InlineKeyboard().text(m.btnNoBgOverlay, CB.noBgOverlay).row().text(m.btnNoBgNote, CB.noBgNote);
+  return new InlineKeyboard()
+    .text(m.btnNoBgOverlay, CB.noBgOverlay)
+    .row()
+    .text(m.btnNoBgNote, CB.noBgNote)
+    .row()
+    .text(m.btnNoBgBoth, CB.noBgBoth);
 }
 
 export function sameKeyboard(m: Messages): InlineKeyboard {

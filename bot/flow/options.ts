@@ -33,16 +33,17 @@ export const OPTION_VALUES: { [F in OptionField]: readonly ChosenOptions[F][] } 
   aspect: ASPECTS,
 };
 
-/** Which choices matter for an output: a round note has no shape or place; a transparent file has no place. */
-export function fieldsFor(output: OutputKind): OptionField[] {
-  switch (output) {
-    case 'video':
-      return ['shape', 'position', 'size', 'engine', 'aspect'];
-    case 'overlay':
-      return ['shape', 'size', 'engine'];
-    case 'note':
-      return ['engine'];
+/**
+ * Which choices matter for the outputs of one order: a round note has no shape or place; a transparent file has
+ * no place; only a video over a background has all five.
+ */
+export function fieldsFor(outputs: OutputKind[]): OptionField[] {
+  const wanted = new Set<OptionField>(['engine']);
+  for (const output of outputs) {
+    if (output !== 'note') (['shape', 'size'] as const).forEach((f) => wanted.add(f));
+    if (output === 'video') (['position', 'aspect'] as const).forEach((f) => wanted.add(f));
   }
+  return (['shape', 'position', 'size', 'engine', 'aspect'] as const).filter((f) => wanted.has(f));
 }
 
 /** Parses stored defaults, dropping anything unknown (an older bot may have written them). */

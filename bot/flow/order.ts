@@ -19,7 +19,7 @@ import { CB } from './callbacks.js';
 import { backgroundKeyboard, sameKeyboard, summaryKeyboard } from './keyboards.js';
 import { DEFAULT_OPTIONS, fieldsFor, type ChosenOptions } from './options.js';
 import { answerStale, bestEffort, pickOptions, removeKeyboard, RESTART, waitForStep, type Restart } from './steps.js';
-import { summaryText } from './summary.js';
+import { summaryText, withTitle } from './summary.js';
 
 /**
  * The main dialogue: head video → background (or "no background") → options (or "same as last time") → summary
@@ -27,7 +27,14 @@ import { summaryText } from './summary.js';
  */
 export const ORDER = 'order';
 
-type Background = { output: 'video'; video: VideoInput } | { output: 'overlay' | 'note'; video: null };
+/** "No background" may ask for the transparent file, the round note, or both (two jobs from one order). */
+type Background = { outputs: ['video']; video: VideoInput } | { outputs: Array<'overlay' | 'note'>; video: null };
+
+const NO_BACKGROUND: Record<string, Array<'overlay' | 'note'>> = {
+  [CB.noBgOverlay]: ['overlay'],
+  [CB.noBgNote]: ['note'],
+  [CB.noBgBoth]: ['overlay', 'note'],
+};
 
 export function createOrderConversation(deps: BotDeps) {
   return async function order(conversation: FlowConversation, ctx: FlowContext, first?: VideoInput): Promise<void> {
@@ -76,18 +83,19 @@ async function runOrder(
   const bgMsg = await ctx.api.sendMessage(chatId, m.askBackground, { reply_markup: backgroundKeyboard(m) });
   const bg = await waitForStep<Background>(conversation, m, async (c) => {
     const data = c.callbackQuery?.data;
-    if (data === CB.noBgOverlay || data === CB.noBgNote) {
+    const none = data ? NO_BACKGROUND[data] : undefined;
+    if (none) {
       await c.answerCallbackQuery();
-      return { output: data === CB.noBgOverlay ? 'overlay' : 'note', video: null };
+      return { outputs: none, video: null };
     }
     const v = await videoFrom(c, deps, m);
-    return v ? { output: 'video', video: v } : undefined;
+    return v ? { outputs: ['video'], video: v } : undefined;
   });
   if (bg === RESTART) return RESTART;
   await removeKeyboard(conversation, chatId, bgMsg.message_id);
-  const output: OutputKind = bg.output;
-  const fields = fieldsFor(output);
-  const describe = (o: ChosenOptions) => summaryText(m, output, o);
+  const outputs: OutputKind[] = bg.outputs;
+  const fields = fieldsFor(outputs);
+  const describe = (o: ChosenOptions) => summaryText(m, outputs, o);
 
   // 3. Options: the user's defaults offered first.
   const saved = await conversation.external(() => deps.store.getDefaults(userId));
@@ -120,7 +128,7 @@ async function runOrder(
         previewKey,
         head: head.ref,
         background: bg.video?.ref ?? null,
-        output,
+        output: outputs[0]!,
         options,
         summary,
       });
@@ -143,51 +151,56 @@ async function runOrder(
         continue;
       }
 
-      // 5. One job per confirmed summary: its id comes from the summary message, so a repeated Confirm (or a
-      //    re-delivered update) adds nothing.
-      const jobId = jobIdFor(chatId, summaryId);
+      // 5. One job per confirmed summary and output: ids come from the summary message, so a repeated Confirm
+      //    (or a re-delivered update) adds nothing.
+      const base = jobIdFor(chatId, summaryId);
       const chosen = options;
-      const queued = await conversation.external(async (): Promise<{ created: boolean } | { refused: FailureCode }> => {
-        try {
-          const r = await enqueueJob(
-            deps.pipeline.queue,
-            {
-              chatId,
-              userId,
-              messageId: head.messageId,
-              language: lang,
-              head: head.ref,
-              background: bg.video?.ref ?? null,
-              output,
-              options: chosen,
-              failureNotice: 'bot',
-            },
-            { jobId, limits: deps.limits, maxActivePerUser: deps.maxActivePerUser, jobOptions: deps.jobOptions },
-          );
-          if (r.created) {
-            await deps.store.addUserJob(userId, jobId);
-            await deps.store.setDefaults(userId, chosen);
+      for (const output of outputs) {
+        const jobId = outputs.length > 1 ? `${base}-${output}` : base;
+        const queued = await conversation.external(async (): Promise<{ created: boolean } | { refused: FailureCode }> => {
+          try {
+            const r = await enqueueJob(
+              deps.pipeline.queue,
+              {
+                chatId,
+                userId,
+                messageId: head.messageId,
+                language: lang,
+                head: head.ref,
+                background: bg.video?.ref ?? null,
+                output,
+                options: chosen,
+                failureNotice: 'bot',
+              },
+              { jobId, limits: deps.limits, maxActivePerUser: deps.maxActivePerUser, jobOptions: deps.jobOptions },
+            );
+            if (r.created) {
+              await deps.store.addUserJob(userId, jobId);
+              await deps.store.setDefaults(userId, chosen);
+            }
+            deps.log.info({ jobId, created: r.created, output, chatId }, 'job enqueued');
+            return { created: r.created };
+          } catch (e) {
+            if (e instanceof EnqueueRefusedError) return { refused: e.failure.code };
+            throw e;
           }
-          deps.log.info({ jobId, created: r.created, output, chatId }, 'job enqueued');
-          return { created: r.created };
-        } catch (e) {
-          if (e instanceof EnqueueRefusedError) return { refused: e.failure.code };
-          throw e;
+        });
+        if ('refused' in queued) {
+          await ctx.api.sendMessage(chatId, failureText(queued.refused, lang));
+          return;
         }
-      });
-      if ('refused' in queued) {
-        await ctx.api.sendMessage(chatId, failureText(queued.refused, lang));
-        return;
+        if (!queued.created) {
+          await ctx.api.sendMessage(chatId, m.alreadyQueued);
+          continue;
+        }
+        // With two results, each status message says which one it is about.
+        const title = outputs.length > 1 ? m.output[output] : undefined;
+        const status = await ctx.api.sendMessage(chatId, withTitle(title, m.queued));
+        await conversation.external(async () => {
+          await deps.store.setStatus(jobId, { chatId, messageId: status.message_id, lang, ...(title ? { title } : {}) });
+          await deps.store.claimStatusText(jobId, withTitle(title, m.queued));
+        });
       }
-      if (!queued.created) {
-        await ctx.api.sendMessage(chatId, m.alreadyQueued);
-        return;
-      }
-      const status = await ctx.api.sendMessage(chatId, m.queued);
-      await conversation.external(async () => {
-        await deps.store.setStatus(jobId, { chatId, messageId: status.message_id, lang });
-        await deps.store.claimStatusText(jobId, m.queued);
-      });
       return;
     }
   } finally {

@@ -34,6 +34,7 @@ export const en: Messages = {
   askBackground: 'Got it. Now send the main video to put the bubble on — or choose “No background”.',
   btnNoBgOverlay: 'No background: transparent file',
   btnNoBgNote: 'No background: round video',
+  btnNoBgBoth: 'No background: both',
   askSame: (summary) => `Use the same settings as last time?\n\n${summary}`,
   btnSame: 'Same as last time',
   btnChoose: 'Choose again',

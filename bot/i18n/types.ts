@@ -14,6 +14,7 @@ export interface Messages {
   askBackground: string;
   btnNoBgOverlay: string;
   btnNoBgNote: string;
+  btnNoBgBoth: string;
   askSame(summary: string): string;
   btnSame: string;
   btnChoose: string;

@@ -4,6 +4,7 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Logger } from '../../common/logger.js';
 import { createRedis, failureText, parseFailure, parseProgress, RENDER_QUEUE, type RenderJob, type RenderQueue } from '../../pipeline/contract.js';
 import { tryAgainKeyboard } from '../flow/keyboards.js';
+import { withTitle } from '../flow/summary.js';
 import { t } from '../i18n/index.js';
 import type { BotStore } from '../store.js';
 import { progressText } from './format.js';
@@ -45,9 +46,10 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
   let eventsConnection: ReturnType<typeof createRedis> | null = null;
   let closed = false;
 
-  async function edit(jobId: string, text: string, markup?: InlineKeyboardMarkup): Promise<void> {
+  async function edit(jobId: string, body: string, markup?: InlineKeyboardMarkup): Promise<void> {
     const rec = await o.store.getStatus(jobId);
     if (!rec) return; // not ours (a CLI job), or the dialogue has not stored it yet
+    const text = withTitle(rec.title, body);
     if (!(await o.store.claimStatusText(jobId, text, markup))) return;
     try {
       await o.api.editMessageText(rec.chatId, rec.messageId, text, markup ? { reply_markup: markup } : {});
