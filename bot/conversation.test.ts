@@ -204,6 +204,20 @@ describe('user dialogue', () => {
     expect(await env.pipeline.queue.getJob(`chat${u.id}-msg1003`)).toBeTruthy();
   });
 
+  it('a button press Telegram refuses to answer (too old, e.g. queued during a restart) does not end the dialogue', async () => {
+    const { bot, wire } = env.newBot();
+    const u = newUser();
+    await bot.handleUpdate(videoUpdate(u));
+    wire.failing.add('answerCallbackQuery');
+    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
+    await bot.handleUpdate(callbackUpdate(u, 1002, 'opt:engine:fast'));
+    wire.failing.clear();
+    expect(wire.of('answerCallbackQuery')).toHaveLength(2);
+    expect(lastSent(wire.calls).params.text).toBe(`${en.summaryTitle}\n\nResult: round video message\nQuality: Fast`);
+    await bot.handleUpdate(callbackUpdate(u, 1003, CB.confirm));
+    expect(lastSent(wire.calls).params.text).toBe(en.queued);
+  });
+
   it('/cancel leaves the dialogue; the next message starts nothing', async () => {
     const { bot, wire } = env.newBot();
     const u = newUser();

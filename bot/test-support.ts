@@ -37,11 +37,19 @@ export function recordingFetch() {
   const calls: WireCall[] = [];
   const nextId = new Map<number, number>();
   const texts = new Map<string, string>();
+  /** Methods answered with Telegram's "query is too old" error (e.g. presses that waited out a restart). */
+  const failing = new Set<string>();
   const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = String(input instanceof Request ? input.url : input);
     const method = url.split('/').pop()!;
     const params = typeof init?.body === 'string' ? JSON.parse(init.body) : {};
     calls.push({ method, params });
+    if (failing.has(method)) {
+      return new Response(
+        JSON.stringify({ ok: false, error_code: 400, description: 'Bad Request: query is too old and response timeout expired or query ID is invalid' }),
+        { status: 400, headers: { 'content-type': 'application/json' } },
+      );
+    }
     const ok = (result: unknown) => new Response(JSON.stringify({ ok: true, result }), { headers: { 'content-type': 'application/json' } });
     const chatId = Number(params.chat_id);
     const message = (id: number, extra: Record<string, unknown> = {}) =>
@@ -71,6 +79,7 @@ export function recordingFetch() {
   return {
     fetch: fetchImpl,
     calls,
+    failing,
     of: (method: string) => calls.filter((c) => c.method === method),
     /** Calls made since `mark` (an index into calls). */
     since: (mark: number) => calls.slice(mark),

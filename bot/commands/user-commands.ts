@@ -35,7 +35,7 @@ export function userCommands(deps: BotDeps): Composer<BotContext> {
   });
 
   composer.callbackQuery(CB.editSettings, async (ctx) => {
-    await ctx.answerCallbackQuery();
+    await ctx.answerCallbackQuery().catch(() => undefined);
     await ctx.conversation.enter(SETTINGS);
   });
 
@@ -72,8 +72,9 @@ export function userCommands(deps: BotDeps): Composer<BotContext> {
       return;
     }
     const outcome = await retryJob(deps.pipeline, jobId);
-    if (outcome !== 'retried') return void (await ctx.answerCallbackQuery({ text: m.alreadyQueued }));
-    await ctx.answerCallbackQuery();
+    // The retry is what matters; an answer Telegram refuses (a press that is too old) must not hide it.
+    await ctx.answerCallbackQuery(outcome === 'retried' ? {} : { text: m.alreadyQueued }).catch(() => undefined);
+    if (outcome !== 'retried') return;
     await deps.store.forgetStatusText(jobId);
     await deps.status.show(jobId, (l) => t(l).retryQueued);
   });

@@ -18,7 +18,7 @@ import type { PreviewOutcome } from '../preview/preview-service.js';
 import { CB } from './callbacks.js';
 import { backgroundKeyboard, sameKeyboard, summaryKeyboard } from './keyboards.js';
 import { DEFAULT_OPTIONS, fieldsFor, type ChosenOptions } from './options.js';
-import { answerStale, bestEffort, pickOptions, removeKeyboard, RESTART, waitForStep, type Restart } from './steps.js';
+import { answer, answerStale, bestEffort, pickOptions, removeKeyboard, RESTART, waitForStep, type Restart } from './steps.js';
 import { summaryText, withTitle } from './summary.js';
 
 /**
@@ -49,8 +49,8 @@ export function createOrderConversation(deps: BotDeps) {
 }
 
 /** Accepts a usable video from `c`, or explains (limits in numbers, or what arrived instead) and returns undefined. */
-async function videoFrom(c: FlowContext, deps: BotDeps, m: Messages): Promise<VideoInput | undefined> {
-  if (c.callbackQuery) return void (await answerStale(c, m));
+async function videoFrom(conversation: FlowConversation, c: FlowContext, deps: BotDeps, m: Messages): Promise<VideoInput | undefined> {
+  if (c.callbackQuery) return void (await answerStale(conversation, c, m));
   if (!c.message) return undefined;
   const a = acceptVideo(c.message);
   if (!a.ok) return void (await c.reply(m.notAVideo(m.what[a.what])));
@@ -74,7 +74,7 @@ async function runOrder(
   let head = firstHead;
   if (!head) {
     await ctx.api.sendMessage(chatId, m.askHead);
-    const got = await waitForStep(conversation, m, (c) => videoFrom(c, deps, m));
+    const got = await waitForStep(conversation, m, (c) => videoFrom(conversation, c, deps, m));
     if (got === RESTART) return RESTART;
     head = got;
   }
@@ -85,10 +85,10 @@ async function runOrder(
     const data = c.callbackQuery?.data;
     const none = data ? NO_BACKGROUND[data] : undefined;
     if (none) {
-      await c.answerCallbackQuery();
+      await answer(conversation, c);
       return { outputs: none, video: null };
     }
-    const v = await videoFrom(c, deps, m);
+    const v = await videoFrom(conversation, c, deps, m);
     return v ? { outputs: ['video'], video: v } : undefined;
   });
   if (bg === RESTART) return RESTART;
@@ -104,8 +104,8 @@ async function runOrder(
     const ask = await ctx.api.sendMessage(chatId, m.askSame(describe(saved)), { reply_markup: sameKeyboard(m) });
     const same = await waitForStep(conversation, m, async (c) => {
       const data = c.callbackQuery?.data;
-      if (data !== CB.same && data !== CB.choose) return void (c.callbackQuery ? await answerStale(c, m) : undefined);
-      await c.answerCallbackQuery();
+      if (data !== CB.same && data !== CB.choose) return void (c.callbackQuery ? await answerStale(conversation, c, m) : undefined);
+      await answer(conversation, c);
       return data === CB.same;
     });
     if (same === RESTART) return RESTART;
@@ -137,10 +137,10 @@ async function runOrder(
         // Any Confirm/Change button of this step counts (a message sent meanwhile gets the buttons again below);
         // older summaries lost theirs when they were answered.
         if (data === CB.confirm || data === CB.change) {
-          await c.answerCallbackQuery();
+          await answer(conversation, c);
           return data;
         }
-        if (c.callbackQuery) await answerStale(c, m);
+        if (c.callbackQuery) await answerStale(conversation, c, m);
         else if (c.message) await c.reply(m.summaryTitle, { reply_markup: summaryKeyboard(m) });
         return undefined;
       });

@@ -45,9 +45,18 @@ export async function waitForStep<T>(
   }
 }
 
+/**
+ * Answers a button press (stops the client's spinner). Best effort: Telegram refuses answers to presses older than
+ * about 15 s — e.g. ones that queued up while the bot was restarting — and that must not end the dialogue.
+ */
+export async function answer(conversation: FlowConversation, c: FlowContext, text?: string): Promise<void> {
+  const id = c.callbackQuery?.id;
+  if (id) await bestEffort(conversation, (api) => api.answerCallbackQuery(id, text ? { text } : {}));
+}
+
 /** Answers a button press that the current step does not expect. */
-export async function answerStale(c: FlowContext, m: Messages): Promise<void> {
-  await c.answerCallbackQuery({ text: m.buttonExpired });
+export function answerStale(conversation: FlowConversation, c: FlowContext, m: Messages): Promise<void> {
+  return answer(conversation, c, m.buttonExpired);
 }
 
 /** Runs a cosmetic API call outside the replay log; false when Telegram refused it. */
@@ -91,8 +100,8 @@ export async function pickOptions(
         return undefined;
       }
       const opt = parseOption(c.callbackQuery.data);
-      if (!opt || opt.field !== field) return void (await answerStale(c, m));
-      await c.answerCallbackQuery();
+      if (!opt || opt.field !== field) return void (await answerStale(conversation, c, m));
+      await answer(conversation, c);
       return opt.value;
     });
     if (value === RESTART) return RESTART;
