@@ -261,6 +261,13 @@ describe('defaults, limits and "try again"', () => {
     for (const [f, v] of [['shape', 'rect'], ['position', 'left'], ['size', 'S'], ['engine', 'fast'], ['aspect', '1:1']]) await bot.handleUpdate(callbackUpdate(u, 1002, `opt:${f}:${v}`));
     expect(lastSent(wire.calls).params.text).toBe(en.settingsSaved('Shape: Square\nPlace: ⬅ Left\nSize: S (small)\nQuality: Fast\nFormat: 1:1 (square)'));
     expect(await env.store.getDefaults(u.id)).toEqual({ shape: 'rect', position: 'left', size: 'S', engine: 'fast', aspect: '1:1' });
+    // /new while editing: the settings dialogue ends and a video starts an order.
+    await bot.handleUpdate(callbackUpdate(u, 1001, CB.editSettings));
+    await bot.handleUpdate(textUpdate(u, '/new'));
+    expect(texts(wire.calls).slice(-2)).toEqual([en.startingOver, en.askHead]);
+    await bot.handleUpdate(videoUpdate(u));
+    expect(lastSent(wire.calls).params.text).toBe(en.askBackground);
+    await bot.handleUpdate(textUpdate(u, '/cancel'));
   });
 
   it('a user over PIPELINE_MAX_ACTIVE_JOBS_PER_USER is told so at Confirm; nothing is queued', async () => {
