@@ -70,6 +70,15 @@ export class BotStore {
     await this.redis.del(this.key('status-text', jobId));
   }
 
+  /** The last queue event the status notifier handled: a restarted bot catches up from there. */
+  async getLastEventId(): Promise<string | null> {
+    return this.redis.get(this.key('last-event-id'));
+  }
+
+  async setLastEventId(id: string): Promise<void> {
+    await this.redis.set(this.key('last-event-id'), id, 'EX', 7 * DAY);
+  }
+
   async addUserJob(userId: number, jobId: string): Promise<void> {
     const key = this.key('jobs', userId);
     await this.redis.multi().lrem(key, 0, jobId).lpush(key, jobId).ltrim(key, 0, 9).expire(key, 30 * DAY).exec();

@@ -15,7 +15,9 @@ import { progressText } from './format.js';
  * `failureNotice: 'bot'` — leaves the failure message to the bot. So this listens to the queue's events and edits
  * the status message in place: throttled per job (Telegram allows about one message a second per chat),
  * deduplicated (identical edits are refused; during a deploy overlap two bots hear every event), and on failure
- * with a "try again" button.
+ * with a "try again" button. The id of the last event handled is kept in Redis, so a bot that was down (a deploy,
+ * a crash) catches up on what happened meanwhile — a failure notice is not lost — and repeats nothing it already
+ * showed (the dedup above).
  */
 export interface StatusNotifier {
   /** Shows a final text (done, failed, cancelled) or a new state at once, bypassing the throttle. */
@@ -84,6 +86,19 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
     else p.timer = setTimeout(go, wait);
   }
 
+  // Stream ids ("<ms>-<seq>") grow; handlers finish out of order, so only a newer id is written.
+  let lastId: string | null = null;
+  const newer = (a: string, b: string) => {
+    const [am, as] = a.split('-').map(Number);
+    const [bm, bs] = b.split('-').map(Number);
+    return am! > bm! || (am === bm && as! > bs!);
+  };
+  function handled(id: string): void {
+    if (lastId && !newer(id, lastId)) return;
+    lastId = id;
+    o.store.setLastEventId(id).catch(() => undefined);
+  }
+
   function stopThrottle(jobId: string): void {
     const p = pending.get(jobId);
     if (p?.timer) clearTimeout(p.timer);
@@ -102,21 +117,23 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
       const connection = createRedis(o.redisUrl, { connectionName: 'bubblecast-bot-events' });
       eventsConnection = connection;
       connection.on('error', (e) => o.log.warn({ err: e.message }, 'redis error (queue events)'));
-      events = new QueueEvents(RENDER_QUEUE, { connection, prefix: o.prefix });
+      const lastEventId = (await o.store.getLastEventId()) ?? undefined;
+      events = new QueueEvents(RENDER_QUEUE, { connection, prefix: o.prefix, ...(lastEventId ? { lastEventId } : {}) });
       events.on('error', (e) => o.log.warn({ err: e.message }, 'queue events error'));
-      events.on('progress', ({ jobId, data }) => {
+      events.on('progress', ({ jobId, data }, id) => {
         const p = parseProgress(data);
         if (!p || closed) return;
         throttled(jobId, async () => {
           const lang = await langOfJob(jobId);
           if (lang) await edit(jobId, progressText(t(lang), p));
         });
+        handled(id);
       });
-      events.on('completed', ({ jobId }) => {
+      events.on('completed', ({ jobId }, id) => {
         if (closed) return;
-        notifier.show(jobId, (l) => t(l).statusDone).catch(() => undefined);
+        notifier.show(jobId, (l) => t(l).statusDone).then(() => handled(id), () => undefined);
       });
-      events.on('failed', ({ jobId, failedReason }) => {
+      events.on('failed', ({ jobId, failedReason }, id) => {
         if (closed) return;
         void (async () => {
           // Only the final failure: a job that will be retried is back in the queue, not failed.
@@ -129,7 +146,10 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
             (l) => t(l).statusFailed(failureText(failure.code, l)),
             (l) => tryAgainKeyboard(t(l), jobId),
           );
-        })().catch((e) => o.log.warn({ jobId, err: (e as Error).message }, 'failure notice failed'));
+        })().then(
+          () => handled(id),
+          (e) => o.log.warn({ jobId, err: (e as Error).message }, 'failure notice failed'),
+        );
       });
       await events.waitUntilReady();
       await connection.ping();
