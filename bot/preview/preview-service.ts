@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Api } from 'grammy';
 import { isMediaError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputKind, TelegramInputRef } from '../../pipeline/contract.js';
-import { downloadTelegramInput } from '../../pipeline/stages/telegram-input.js';
+import { downloadTelegramInput, type TelegramInputOptions } from '../../pipeline/stages/telegram-input.js';
 import type { ChosenOptions } from '../flow/options.js';
 import { composePreview } from './compose-preview.js';
 
@@ -34,13 +33,8 @@ export interface PreviewService {
   cleanup(key: string): Promise<void>;
 }
 
-export interface PreviewServiceOptions {
-  api: Api;
-  token: string;
-  apiRoot: string;
-  downloadLimitBytes: number;
-  maxBytes: number;
-  timeoutMs: number;
+/** The Telegram download settings (`timeoutMs` also bounds the whole preview), plus where previews live. */
+export interface PreviewServiceOptions extends TelegramInputOptions {
   dir?: string;
   /** Order folders older than this are removed (dialogues left with /cancel never reach their cleanup). */
   maxAgeMs?: number;
@@ -55,12 +49,7 @@ export function createPreviewService(o: PreviewServiceOptions): PreviewService {
   async function fetchInput(key: string, ref: TelegramInputRef, signal: AbortSignal): Promise<string> {
     const dest = join(dirOf(key), `${ref.fileUniqueId}.input`);
     if (existsSync(dest)) return dest;
-    await downloadTelegramInput(
-      { api: o.api, token: o.token, apiRoot: o.apiRoot, downloadLimitBytes: o.downloadLimitBytes, maxBytes: o.maxBytes, timeoutMs: o.timeoutMs },
-      ref,
-      dest,
-      { signal, log: o.log },
-    );
+    await downloadTelegramInput(o, ref, dest, { signal, log: o.log });
     return dest;
   }
 
