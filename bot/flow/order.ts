@@ -104,7 +104,11 @@ async function runOrder(
     const ask = await ctx.api.sendMessage(chatId, m.askSame(describe(saved)), { reply_markup: sameKeyboard(m) });
     const same = await waitForStep(conversation, m, async (c) => {
       const data = c.callbackQuery?.data;
-      if (data !== CB.same && data !== CB.choose) return void (c.callbackQuery ? await answerStale(conversation, c, m) : undefined);
+      if (data !== CB.same && data !== CB.choose) {
+        if (c.callbackQuery) await answerStale(conversation, c, m);
+        else if (c.message) await c.reply(m.askSame(describe(saved)), { reply_markup: sameKeyboard(m) });
+        return undefined;
+      }
       await answer(conversation, c);
       return data === CB.same;
     });
