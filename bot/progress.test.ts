@@ -76,7 +76,10 @@ describe('status messages from queue events', () => {
     // The burst of five reports became at most two edits (the first, and the newest after the throttle gap).
     expect(edits.filter((e) => /^⏳ (Downloading|Cutting out)/.test(e)).length).toBeLessThanOrEqual(2);
     expect(wire.of('editMessageText').every((c) => c.params.chat_id === 901 && c.params.message_id === 500)).toBe(true);
-    expect((await env.pipeline.queue.getJob(jobId) as RenderJob | undefined)?.id).toBe(jobId);
+    // A stray late report (e.g. from a job's earlier attempt) cannot undo "done".
+    await ((await env.pipeline.queue.getJob(jobId)) as RenderJob).updateProgress({ stage: 'render', percent: 70 });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(wire.of('editMessageText').at(-1)!.params.text).toBe(en.statusDone);
     await worker.close();
     worker = null;
     await notifier.close();

@@ -22,7 +22,7 @@ export function cancelCommand(deps: BotDeps): Composer<BotContext> {
         const outcome = await cancelJob(deps.pipeline, job.id!);
         if (outcome === 'removed' || outcome === 'cancelling') cancelled++;
         // A running job reports its own end (failed: cancelled); a queued one is simply gone, so say it here.
-        if (outcome === 'removed') await deps.status.show(job.id!, (l) => t(l).statusCancelled);
+        if (outcome === 'removed') await deps.status.show(job.id!, (l) => t(l).statusCancelled, undefined, true);
       }
     }
     await ctx.reply(cancelled ? m.cancelledJobs(cancelled) : inDialogue ? m.cancelledDialog : m.nothingToCancel);

@@ -20,8 +20,16 @@ import { progressText } from './format.js';
  * showed (the dedup above).
  */
 export interface StatusNotifier {
-  /** Shows a final text (done, failed, cancelled) or a new state at once, bypassing the throttle. */
-  show(jobId: string, text: (lang: 'ru' | 'en') => string, keyboard?: (lang: 'ru' | 'en') => InlineKeyboardMarkup | undefined): Promise<void>;
+  /**
+   * Shows a text at once, bypassing the throttle. `final` (done, failed, cancelled): later progress reports of the
+   * job are ignored until a non-final show (a retry) reopens it.
+   */
+  show(
+    jobId: string,
+    text: (lang: 'ru' | 'en') => string,
+    keyboard?: (lang: 'ru' | 'en') => InlineKeyboardMarkup | undefined,
+    final?: boolean,
+  ): Promise<void>;
   /** Starts listening to the queue (not needed by tests that only drive the dialogue). */
   listen(): Promise<void>;
   close(): Promise<void>;
@@ -47,6 +55,19 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
   let events: QueueEvents | null = null;
   let eventsConnection: ReturnType<typeof createRedis> | null = null;
   let closed = false;
+  /** Edits of one job run one after another, so a slow progress edit can never land after "done". */
+  const chains = new Map<string, Promise<void>>();
+  const finished = new Set<string>();
+
+  function serial(jobId: string, run: () => Promise<void>): Promise<void> {
+    const next = (chains.get(jobId) ?? Promise.resolve()).then(run, run);
+    chains.set(jobId, next);
+    const forget = () => {
+      if (chains.get(jobId) === next) chains.delete(jobId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
 
   async function edit(jobId: string, body: string, markup?: InlineKeyboardMarkup): Promise<void> {
     const rec = await o.store.getStatus(jobId);
@@ -79,7 +100,9 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
     const go = () => {
       p.timer = null;
       p.lastAt = Date.now();
-      run().catch((e) => o.log.warn({ jobId, err: (e as Error).message }, 'status update failed'));
+      serial(jobId, () => (finished.has(jobId) ? Promise.resolve() : run())).catch((e) =>
+        o.log.warn({ jobId, err: (e as Error).message }, 'status update failed'),
+      );
     };
     // The newest report wins: an older one still waiting for its slot is dropped.
     if (wait <= 0) go();
@@ -106,11 +129,17 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
   }
 
   const notifier: StatusNotifier = {
-    async show(jobId, text, keyboard) {
+    async show(jobId, text, keyboard, final = false) {
       stopThrottle(jobId);
-      const lang = await langOfJob(jobId);
-      if (!lang) return;
-      await edit(jobId, text(lang), keyboard?.(lang));
+      if (final) {
+        finished.add(jobId);
+        // Bounded: only recent jobs can still have stray progress reports in flight.
+        if (finished.size > 10_000) finished.delete(finished.values().next().value!);
+      } else finished.delete(jobId);
+      await serial(jobId, async () => {
+        const lang = await langOfJob(jobId);
+        if (lang) await edit(jobId, text(lang), keyboard?.(lang));
+      });
     },
 
     async listen() {
@@ -131,7 +160,7 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
       });
       events.on('completed', ({ jobId }, id) => {
         if (closed) return;
-        notifier.show(jobId, (l) => t(l).statusDone).then(() => handled(id), () => undefined);
+        notifier.show(jobId, (l) => t(l).statusDone, undefined, true).then(() => handled(id), () => undefined);
       });
       events.on('failed', ({ jobId, failedReason }, id) => {
         if (closed) return;
@@ -140,11 +169,12 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
           const job = (await o.queue.getJob(jobId)) as RenderJob | undefined;
           if (job && (await job.getState()) !== 'failed') return;
           const failure = parseFailure(failedReason);
-          if (failure.code === 'cancelled') return notifier.show(jobId, (l) => t(l).statusCancelled);
+          if (failure.code === 'cancelled') return notifier.show(jobId, (l) => t(l).statusCancelled, undefined, true);
           await notifier.show(
             jobId,
             (l) => t(l).statusFailed(failureText(failure.code, l)),
             (l) => tryAgainKeyboard(t(l), jobId),
+            true,
           );
         })().then(
           () => handled(id),
