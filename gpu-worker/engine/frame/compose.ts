@@ -16,6 +16,11 @@ export class Compositor {
   private readonly rowI1: Int32Array;
   private readonly rowW: Float32Array;
   private readonly rowTmp: Float32Array;
+  /** For mask column k: the first frame column that samples k or later, and the last that samples k or earlier. */
+  private readonly firstXFromCol: Int32Array;
+  private readonly lastXToCol: Int32Array;
+  /** Probability at or below which the soft threshold gives alpha 0. */
+  private readonly low: number;
   /** Soft threshold as a lookup table over p ∈ [0,1] in 1/LUT_STEPS steps, giving alpha in 0..1. */
   private readonly lut: Float32Array;
   private static readonly LUT_STEPS = 4096;
@@ -31,6 +36,13 @@ export class Compositor {
     [this.colI0, this.colI1, this.colW] = samplingTable(frameWidth, maskWidth);
     [this.rowI0, this.rowI1, this.rowW] = samplingTable(frameHeight, maskHeight);
     this.rowTmp = new Float32Array(maskWidth);
+    this.low = softness.low;
+    this.firstXFromCol = new Int32Array(maskWidth).fill(frameWidth);
+    this.lastXToCol = new Int32Array(maskWidth).fill(-1);
+    for (let X = frameWidth - 1; X >= 0; X--) this.firstXFromCol[this.colI1[X]] = X;
+    for (let k = maskWidth - 2; k >= 0; k--) this.firstXFromCol[k] = Math.min(this.firstXFromCol[k], this.firstXFromCol[k + 1]);
+    for (let X = 0; X < frameWidth; X++) this.lastXToCol[this.colI0[X]] = X;
+    for (let k = 1; k < maskWidth; k++) this.lastXToCol[k] = Math.max(this.lastXToCol[k], this.lastXToCol[k - 1]);
     const n = Compositor.LUT_STEPS;
     this.lut = new Float32Array(n + 1);
     for (let i = 0; i <= n; i++) {
@@ -49,6 +61,21 @@ export class Compositor {
     const t = this.rowTmp;
     for (let k = k0; k <= k1; k++) t[k] = mask[a + k] + (mask[b + k] - mask[a + k]) * w;
     return t;
+  }
+
+  /**
+   * The frame columns [from, to] that can get alpha > 0 from this interpolated row: outside them both mask samples are
+   * at or below the threshold, so the bubble's pixels there are cleared without any per-pixel work. A talking head
+   * fills only the middle of most rows, so this skips a large share of the bubble. `from > to` when none can.
+   */
+  private visibleColumns(row: Float32Array, k0: number, k1: number): [number, number] {
+    const low = this.low;
+    let kMin = k0;
+    while (kMin <= k1 && row[kMin] <= low) kMin++;
+    if (kMin > k1) return [1, 0];
+    let kMax = k1;
+    while (row[kMax] <= low) kMax--;
+    return [this.firstXFromCol[kMin], this.lastXToCol[kMax]];
   }
 
   /** Writes side×side RGBA for the crop whose top-left corner is (x0, y0). */
@@ -74,8 +101,22 @@ export class Compositor {
       if (a1 <= a0) continue;
       const Y = y0 + j;
       const row = this.maskRow(mask, Y, k0, k1);
-      let src = (Y * W + x0 + a0) * 3;
-      for (let i = a0; i < a1; i++, src += 3) {
+      // Without a ring, pixels where the person cannot be are plain zeros: clear them in bulk.
+      let b0 = a0;
+      let b1 = a1;
+      if (!ring) {
+        const [from, to] = this.visibleColumns(row, k0, k1);
+        b0 = Math.max(a0, from - x0);
+        b1 = Math.min(a1, to - x0 + 1);
+        if (b1 <= b0) {
+          out32.fill(0, srow + a0, srow + a1);
+          continue;
+        }
+        out32.fill(0, srow + a0, srow + b0);
+        out32.fill(0, srow + b1, srow + a1);
+      }
+      let src = (Y * W + x0 + b0) * 3;
+      for (let i = b0; i < b1; i++, src += 3) {
         const X = x0 + i;
         const c0 = colI0[X];
         const p = row[c0] + (row[colI1[X]] - row[c0]) * colW[X];
