@@ -190,9 +190,12 @@ export async function startHarness(name: string): Promise<Harness> {
     async waitFinished(jobId, timeoutMs = 90_000) {
       const end = Date.now() + timeoutMs;
       for (;;) {
-        const job = (await queue.getJob(jobId)) as RenderJob | undefined;
-        const state = job ? await job.getState() : 'unknown';
-        if (job && (state === 'completed' || state === 'failed')) return { state, job };
+        // State first, then the job: a job read before its state turned final would carry stale fields (attemptsMade).
+        const state = await queue.getJobState(jobId);
+        if (state === 'completed' || state === 'failed') {
+          const job = (await queue.getJob(jobId)) as RenderJob | undefined;
+          if (job) return { state, job };
+        }
         if (Date.now() > end) throw new Error(`job ${jobId} still ${state} after ${timeoutMs} ms`);
         await sleep(100);
       }
