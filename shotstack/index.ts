@@ -14,6 +14,8 @@ export type {
   BubbleResolution,
   DurationRule,
 } from './timeline.js';
+export { DEFAULT_ROUNDED_CORNER, MAX_RING_WIDTH_PX, RING_TUCK_PX } from './bubble-ring.js';
+export type { BubbleRing, BubbleShape } from './bubble-ring.js';
 export { invertMatte } from './matte.js';
 export { outputPixelSize } from './output-size.js';
 export {

@@ -79,7 +79,7 @@ describe('buildBubbleEdit', () => {
         expect(Math.abs(bubble.box.width - want.side)).toBeLessThanOrEqual(2);
         expect(Math.abs(bubble.box.x - want.x)).toBeLessThanOrEqual(2);
         expect(Math.abs(bubble.box.y - want.y)).toBeLessThanOrEqual(2);
-        expect(bubble.mask?.alignedWithClip).toBe(true);
+        expect(bubble.kind === 'video' && bubble.mask?.alignedWithClip).toBe(true);
         expect(plan.clips[0]!.box).toMatchObject({ x: 0, y: 0, width: want.width, height: want.height });
       }
     }
@@ -126,6 +126,50 @@ describe('buildBubbleEdit', () => {
     expect(() => buildBubbleEdit(input({}, { size: 0 }))).toThrow(/size/);
     expect(() => buildBubbleEdit(input({}, { backgroundVolume: 2 }))).toThrow(/backgroundVolume/);
     expect(() => buildBubbleEdit(input({ overlayDurationSec: 0 }))).toThrow(/overlayDurationSec/);
+  });
+
+  it('adds a ring (shape asset, stroke only) on a track between the bubble and the background, centred on the bubble', () => {
+    const ring = { color: '#FFFFFF', widthPx: 6 };
+    for (const position of BUBBLE_POSITIONS) {
+      for (const shape of ['circle', 'rounded', 'rect'] as const) {
+        const edit = buildBubbleEdit(input({}, { position, ring, shape }));
+        const parsed = editSchema.safeParse(edit);
+        expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+        expect(edit.timeline.tracks.map((t) => t.clips[0]!.asset.type)).toEqual(['luma', 'shape', 'video']);
+        const ringClip = edit.timeline.tracks[1]!.clips[0]!;
+        expect(ringClip).toMatchObject({ start: 0, length: 10, fit: 'none', position });
+        // Where the local renderer puts the ring's box and the bubble: same centre, ±1 px (rounding).
+        const plan = planRender(edit, (src) => (src.includes('bg') ? portraitBg : squareBubble));
+        const box = (track: number) => plan.clips.find((c) => c.track === track)!.box;
+        const centre = (b: { x: number; y: number; width: number; height: number }) => [b.x + b.width / 2, b.y + b.height / 2];
+        const [rx, ry] = centre(box(1));
+        const [bx, by] = centre(box(0));
+        expect(Math.abs(rx! - bx!), `${position} ${shape} x`).toBeLessThanOrEqual(1);
+        expect(Math.abs(ry! - by!), `${position} ${shape} y`).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('sizes the ring from the bubble: circle radius, rectangle side, rounded corner (9:16 hd, side 252, ring 6 px)', () => {
+    const ring = { color: '#00FF00', widthPx: 6 };
+    const asset = (shape: 'circle' | 'rounded' | 'rect') => buildBubbleEdit(input({}, { ring, shape })).timeline.tracks[1]!.clips[0]!.asset;
+    // The stroke (12 px = the ring + 6 px tucked under the bubble's soft edge) is centred on the outline,
+    // so it covers 120..132 px from the centre: the bubble's edge is at 126, the ring ends 6 px outside it.
+    const style = { width: 268, height: 268, fill: { color: '#00FF00', opacity: 0 }, stroke: { color: '#00FF00', width: 12 } };
+    expect(asset('circle')).toEqual({ type: 'shape', shape: 'circle', ...style, circle: { radius: 126 } });
+    expect(asset('rect')).toEqual({ type: 'shape', shape: 'rectangle', ...style, rectangle: { width: 252, height: 252 } });
+    // The engine's default corner is 0.18 of the side (45 px at 252).
+    expect(asset('rounded')).toEqual({ type: 'shape', shape: 'rectangle', ...style, rectangle: { width: 252, height: 252, cornerRadius: 45 } });
+    // bottomRight, margin 36 px: the 268 px box sits 8 px further out than the bubble (36 - 6 - 2 px slack).
+    const offset = buildBubbleEdit(input({}, { ring })).timeline.tracks[1]!.clips[0]!.offset!;
+    expect(offset.x).toBeCloseTo(-28 / 720, 6);
+    expect(offset.y).toBeCloseTo(28 / 1280, 6);
+  });
+
+  it('has no ring track without the option, and refuses a bad ring', () => {
+    expect(buildBubbleEdit(input()).timeline.tracks).toHaveLength(2);
+    expect(() => buildBubbleEdit(input({}, { ring: { color: 'white', widthPx: 6 } }))).toThrow(/ring.color/);
+    expect(() => buildBubbleEdit(input({}, { ring: { color: '#FFFFFF', widthPx: 0 } }))).toThrow(/ring.widthPx/);
   });
 
   it('is pure: the same input gives the same Edit', () => {

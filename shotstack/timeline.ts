@@ -1,3 +1,5 @@
+import { anchorColumn, anchorOffset, anchorRow } from './anchor.js';
+import { DEFAULT_ROUNDED_CORNER, buildRingClip, ringProblems, type BubbleRing, type BubbleShape } from './bubble-ring.js';
 import { outputPixelSize } from './output-size.js';
 import type { Clip, Edit, LumaPolarity, Track } from './types.js';
 
@@ -8,7 +10,8 @@ import type { Clip, Edit, LumaPolarity, Track } from './types.js';
  * Layout (tracks[0] is the TOP layer in Shotstack):
  *   tracks[0] = the bubble: a luma pair (the `luma` clip masks the colour clip on the same track — Shotstack's
  *               documented masking route) or one alpha video (MOV qtrle / WebM VP9α; undocumented, an option);
- *   tracks[1] = the background, fit `crop` (fills the frame, keeps its aspect, crops the overflow).
+ *   tracks[1] = (only with `ring`) a shape asset drawing a ring around the bubble (see bubble-ring.ts);
+ *   last      = the background, fit `crop` (fills the frame, keeps its aspect, crops the overflow).
  *
  * Geometry: the output size is emitted as an explicit `size` (see output-size.ts), so the pixel maths below is
  * exactly what the renderer uses. The bubble asset is a square; with fit `contain` Shotstack first fits it to
@@ -85,6 +88,12 @@ export interface BubbleEditOptions {
   /** 0..1 */
   backgroundVolume: number;
   lumaPolarity: LumaPolarity;
+  /** A ring drawn around the bubble by Shotstack (shape asset on a track under the bubble); unset = none. */
+  ring?: BubbleRing;
+  /** The bubble's cut, as the engine made it; only the ring uses it. Default `circle`. */
+  shape?: BubbleShape;
+  /** Corner radius of a `rounded` bubble, fraction of its side (the engine's `cornerRadius`). Default 0.18. */
+  cornerRadius?: number;
 }
 
 export interface BubbleEditInput {
@@ -135,14 +144,12 @@ export function bubblePlacement(options: BubbleEditOptions): BubblePlacement {
   const { width: W, height: H } = outputPixelSize(options.resolution, options.aspect);
   const side = options.size * W;
   const marginPx = options.margin * W;
-  const col = options.position === 'topLeft' || options.position === 'left' || options.position === 'bottomLeft' ? 0
-    : options.position === 'topRight' || options.position === 'right' || options.position === 'bottomRight' ? 2 : 1;
-  const row = options.position.startsWith('top') ? 0 : options.position.startsWith('bottom') ? 2 : 1;
-  // Offsets push the bubble inwards from the edge it is anchored to; +y is up in Shotstack.
-  const ox = col === 0 ? options.margin : col === 2 ? -options.margin : 0;
-  const oy = row === 0 ? -marginPx / H : row === 2 ? marginPx / H : 0;
+  const col = anchorColumn(options.position);
+  const row = anchorRow(options.position);
+  // The margin keeps the bubble off the edges it is anchored to; centred axes have no margin.
   const x = col === 0 ? marginPx : col === 2 ? W - side - marginPx : (W - side) / 2;
   const y = row === 0 ? marginPx : row === 2 ? H - side - marginPx : (H - side) / 2;
+  const offset = anchorOffset(options.position, { x, y, width: side, height: side }, { width: W, height: H });
   return {
     width: W,
     height: H,
@@ -150,7 +157,7 @@ export function bubblePlacement(options: BubbleEditOptions): BubblePlacement {
     x: round(x, 3),
     y: round(y, 3),
     scale: round(side / Math.min(W, H)),
-    offset: { x: round(ox), y: round(oy) },
+    offset: { x: round(offset.x), y: round(offset.y) },
   };
 }
 
@@ -168,6 +175,10 @@ function assertOptions(input: BubbleEditInput, placement: BubblePlacement): void
   if (!(input.overlayDurationSec > 0)) problems.push('overlayDurationSec must be > 0');
   if (input.overlay.kind === 'luma' && o.lumaPolarity === 'white-transparent' && !input.overlay.invertedMatteSrc) {
     problems.push('lumaPolarity is white-transparent: overlay.invertedMatteSrc is required (see invertMatte())');
+  }
+  if (o.ring) problems.push(...ringProblems(o.ring));
+  if (o.cornerRadius !== undefined && !(o.cornerRadius >= 0 && o.cornerRadius <= 0.5)) {
+    problems.push(`cornerRadius must be in [0, 0.5], got ${o.cornerRadius}`);
   }
   if (problems.length) throw new RangeError(`buildBubbleEdit: ${problems.join('; ')}`);
 }
@@ -214,7 +225,19 @@ export function buildBubbleEdit(input: BubbleEditInput): Edit {
     });
   }
 
-  const tracks: Track[] = [{ clips: bubbleClips }, { clips: backgroundClips }];
+  // The ring lies under the bubble: the bubble's soft edge fades into it (see RING_TUCK_PX).
+  const ringTracks: Track[] = options.ring
+    ? [{
+        clips: [buildRingClip(options.ring, {
+          shape: options.shape ?? 'circle',
+          cornerRadius: options.cornerRadius ?? DEFAULT_ROUNDED_CORNER,
+          position: options.position,
+          placement,
+          length: bubbleLength,
+        })],
+      }]
+    : [];
+  const tracks: Track[] = [{ clips: bubbleClips }, ...ringTracks, { clips: backgroundClips }];
   return {
     timeline: { background: '#000000', tracks },
     output: {
