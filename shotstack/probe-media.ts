@@ -19,14 +19,20 @@ export async function makeSolidVideo(
   return path;
 }
 
-function discExpression(size: number): string {
+function discExpression(size: number, radiusFraction = 0.46): string {
   const c = (size - 1) / 2;
-  return `lt(hypot(X-${c}\\,Y-${c})\\,${size * 0.46})`;
+  return `lt(hypot(X-${c}\\,Y-${c})\\,${size * radiusFraction})`;
 }
 
-/** A disc on a square: white inside, black outside (white = visible) unless `inverted`. */
-export async function makeCircleMatte(path: string, o: { size: number; durationSec: number; fps?: number; inverted?: boolean }): Promise<string> {
-  const inside = discExpression(o.size);
+/**
+ * A disc on a square: white inside, black outside (white = visible) unless `inverted`. Its radius is 0.46 of the
+ * side unless `radiusFraction` says otherwise (0.5 = touching the edges, like the engine's bubble).
+ */
+export async function makeCircleMatte(
+  path: string,
+  o: { size: number; durationSec: number; fps?: number; inverted?: boolean; radiusFraction?: number },
+): Promise<string> {
+  const inside = discExpression(o.size, o.radiusFraction);
   const lum = o.inverted ? `255*(1-${inside})` : `255*${inside}`;
   await runFfmpeg([
     '-f', 'lavfi', '-i', `color=c=black:s=${o.size}x${o.size}:d=${o.durationSec}:r=${o.fps ?? 25},format=gray,geq=lum='${lum}'`,

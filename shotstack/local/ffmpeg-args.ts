@@ -1,10 +1,12 @@
 import type { LumaPolarity } from '../types.js';
 import type { AssetInfo, Box, PlannedClip, RenderPlan } from './plan.js';
+import { shapeSourceChain } from './shape.js';
 
 /**
  * Builds the single ffmpeg command that renders a plan: one input per clip (seeked with -ss/-t, so only the
  * needed part is decoded), each clip scaled/cropped to its box, luma mattes merged as alpha, everything
- * overlaid bottom-up on a background colour, audio mixed with each clip's volume and start delay.
+ * overlaid bottom-up on a background colour, audio mixed with each clip's volume and start delay. Shape assets
+ * are drawn inside the graph (no input file; see shape.ts) and overlaid the same way.
  *
  * Speed choices for a 2-core box: clips are scaled to their on-screen size BEFORE masking and overlaying (a
  * 0.35 bubble is ~8× fewer pixels to process), x264 `veryfast`, `-threads 2`.
@@ -51,6 +53,13 @@ export function buildRenderArgs(
   let below = 'base';
 
   plan.clips.forEach((clip: PlannedClip, k) => {
+    if (clip.kind === 'shape') {
+      const frames = Math.max(1, Math.ceil(clip.length * plan.fps.value - 1e-6));
+      graph.push(`${shapeSourceChain(clip.drawing, fps, frames)},trim=duration=${seconds(clip.length)},setpts=PTS+${seconds(clip.start)}/TB[d${k}]`);
+      graph.push(`[${below}][d${k}]overlay=x=${clip.box.x}:y=${clip.box.y}:eof_action=pass:repeatlast=0[o${k}]`);
+      below = `o${k}`;
+      return;
+    }
     const input = addInput(clip.src, clip.trim, clip.length);
     const withAlpha = clip.hasAlpha || clip.mask !== undefined;
     graph.push(`[${input}:v]${normalise(clip.length)},${sizeChain(clip.box)},setsar=1,format=${withAlpha ? 'yuva420p' : 'yuv420p'}[c${k}]`);

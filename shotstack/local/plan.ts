@@ -1,5 +1,6 @@
 import { outputPixelSize } from '../output-size.js';
 import type { Clip, ClipFit, ClipPosition, Edit } from '../types.js';
+import { shapeDrawing, type ShapeDrawing } from './shape.js';
 
 /**
  * Turns a validated Edit plus what the renderer learnt about each asset (probe) into a concrete render plan:
@@ -12,7 +13,9 @@ import type { Clip, ClipFit, ClipPosition, Edit } from '../types.js';
  *   contain = fit inside, none = native pixels), then `scale` multiplies that box;
  * - `position` anchors the box to one of nine points, `offset` moves it by a fraction of the viewport
  *   (x of the width, y of the height, +y = up);
- * - a `luma` clip masks the video clip it overlaps on the same track.
+ * - a `luma` clip masks the video clip it overlaps on the same track;
+ * - a `shape` asset is drawn in its bounding box (`width`×`height`, else the viewport), which is then placed
+ *   like any asset (the validation only lets `fit: "none"` through for shapes).
  */
 
 export interface AssetInfo {
@@ -47,7 +50,8 @@ export interface PlannedMask {
   alignedWithClip: boolean;
 }
 
-export interface PlannedClip {
+export interface PlannedVideoClip {
+  kind: 'video';
   track: number;
   index: number;
   src: string;
@@ -59,6 +63,18 @@ export interface PlannedClip {
   hasAlpha: boolean;
   mask?: PlannedMask;
 }
+
+export interface PlannedShapeClip {
+  kind: 'shape';
+  track: number;
+  index: number;
+  start: number;
+  length: number;
+  box: Box;
+  drawing: ShapeDrawing;
+}
+
+export type PlannedClip = PlannedVideoClip | PlannedShapeClip;
 
 export interface RenderPlan {
   width: number;
@@ -148,6 +164,7 @@ interface TimedClip {
   length: number | null;
   trim: number;
   info: AssetInfo;
+  drawing: ShapeDrawing | undefined;
 }
 
 export function planRender(edit: Edit, assets: (src: string) => AssetInfo): RenderPlan {
@@ -159,7 +176,11 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo): Rend
     let previousEnd: number | null = 0;
     track.clips.forEach((clip, c) => {
       const asset = clip.asset as { type: string; src: string; trim?: number };
-      const info = assets(asset.src);
+      const drawing = asset.type === 'shape' ? shapeDrawing(clip.asset as Record<string, any>, viewport) : undefined;
+      // A shape has no file: its "native size" is its bounding box, and it lasts as long as its clip.
+      const info: AssetInfo = drawing
+        ? { width: drawing.width, height: drawing.height, durationSec: Infinity, hasAudio: false, alphaDecoder: null, hasAlpha: true }
+        : assets(asset.src);
       const trim = asset.trim ?? 0;
       let start: number;
       if (clip.start === 'auto') {
@@ -167,13 +188,15 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo): Rend
         start = previousEnd;
       } else start = Number(clip.start);
       let length: number | null;
-      if (clip.length === 'auto') {
+      if (clip.length === 'auto' && drawing) {
+        throw new PlanError(`tracks[${t}].clips[${c}]: length "auto" of a shape asset is not supported by the local renderer`);
+      } else if (clip.length === 'auto') {
         length = info.durationSec - trim;
         if (!(length > EPS)) throw new PlanError(`tracks[${t}].clips[${c}]: trim ${trim} s is past the end of the asset (${info.durationSec} s)`);
       } else if (clip.length === 'end') length = null;
       else length = Number(clip.length);
       previousEnd = length === null ? null : start + length;
-      timed.push({ track: t, index: c, clip, start, length, trim, info });
+      timed.push({ track: t, index: c, clip, start, length, trim, info, drawing });
     });
   });
 
@@ -195,14 +218,17 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo): Rend
   const trackCount = edit.timeline.tracks.length;
   for (let t = trackCount - 1; t >= 0; t--) {
     const onTrack = timed.filter((x) => x.track === t);
-    const videos = onTrack.filter((x) => x.clip.asset.type === 'video').sort((a, b) => a.start - b.start);
-    for (let i = 1; i < videos.length; i++) {
-      const prev = videos[i - 1]!;
-      if (videos[i]!.start < prev.start + prev.length! - EPS) {
-        throw new PlanError(`tracks[${t}]: clips ${prev.index} and ${videos[i]!.index} overlap`);
+    // Everything drawn on one track (videos and shapes) must not overlap in time; a luma only masks.
+    const drawn = onTrack.filter((x) => x.clip.asset.type !== 'luma').sort((a, b) => a.start - b.start);
+    for (let i = 1; i < drawn.length; i++) {
+      const prev = drawn[i - 1]!;
+      if (drawn[i]!.start < prev.start + prev.length! - EPS) {
+        throw new PlanError(`tracks[${t}]: clips ${prev.index} and ${drawn[i]!.index} overlap`);
       }
     }
-    const clips = videos.map<PlannedClip>((x) => ({
+    const videos = drawn.filter((x) => x.clip.asset.type === 'video');
+    const clips = videos.map<PlannedVideoClip>((x) => ({
+      kind: 'video',
       track: t,
       index: x.index,
       src: (x.clip.asset as { src: string }).src,
@@ -215,7 +241,7 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo): Rend
     }));
     for (const luma of onTrack.filter((x) => x.clip.asset.type === 'luma')) {
       const lumaEnd = luma.start + luma.length!;
-      let best: PlannedClip | undefined;
+      let best: PlannedVideoClip | undefined;
       let bestOverlap = EPS;
       for (const v of clips) {
         const overlap = Math.min(lumaEnd, v.start + v.length) - Math.max(luma.start, v.start);
@@ -231,7 +257,10 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo): Rend
       const sameTime = Math.abs(luma.start - best.start) < EPS && Math.abs(luma.length! - best.length) < EPS;
       best.mask = { src: (luma.clip.asset as { src: string }).src, trim: luma.trim, start: luma.start, length: luma.length!, box, alignedWithClip: sameBox && sameTime };
     }
-    planned.push(...clips);
+    const shapes = drawn
+      .filter((x) => x.drawing)
+      .map<PlannedShapeClip>((x) => ({ kind: 'shape', track: t, index: x.index, start: x.start, length: x.length!, box: boxOf(x), drawing: x.drawing! }));
+    planned.push(...shapes, ...clips);
   }
 
   const background = edit.timeline.background ?? '#000000';

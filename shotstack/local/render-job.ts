@@ -44,7 +44,8 @@ export async function runRenderJob(ctx: RenderJobContext): Promise<RenderJobResu
   await mkdir(ctx.workDir, { recursive: true });
   try {
     await ctx.setStatus('fetching');
-    const srcs = ctx.edit.timeline.tracks.flatMap((t) => t.clips.map((c) => (c.asset as { src: string }).src));
+    // Shape assets have no file to fetch: they are drawn by ffmpeg.
+    const srcs = ctx.edit.timeline.tracks.flatMap((t) => t.clips.flatMap((c) => ('src' in c.asset && typeof c.asset.src === 'string' ? [c.asset.src] : [])));
     const assets = await fetchAssets(srcs, join(ctx.workDir, 'assets'), { timeoutMs: ctx.assetTimeoutMs, signal: ctx.signal });
     const asset = (src: string) => {
       const a = assets.get(src);

@@ -41,7 +41,7 @@ describe('local renderer request validation', () => {
 
   it('refuses features outside the supported subset, naming the field', () => {
     expect(messages(edit([{ asset: { type: 'html', html: '<p>x</p>' }, start: 0, length: 1 }]))).toEqual([
-      '"timeline.tracks[0].clips[0].asset.type" "html" is not supported by the local renderer (video and luma only)',
+      '"timeline.tracks[0].clips[0].asset.type" "html" is not supported by the local renderer (video, luma and shape only)',
     ]);
     expect(messages(edit([{ asset: video(), start: 0, length: 1, transition: { in: 'fade' } }]))[0]).toContain('clips[0].transition');
     expect(messages(edit([{ asset: { ...video(), speed: 2 }, start: 0, length: 1 }]))[0]).toContain('asset.speed');
@@ -50,6 +50,38 @@ describe('local renderer request validation', () => {
     expect(messages(edit([{ asset: video(), start: 0, length: 1 }], undefined, { soundtrack: { src: 'http://127.0.0.1:1/a.mp3' } }))[0]).toContain('timeline.soundtrack');
     expect(messages(edit([{ asset: { type: 'luma', src: 'http://127.0.0.1:1/m.mp4' }, start: 0, length: 1 }]))[0]).toContain('no video clip to mask');
     expect(messages(edit([{ asset: video('file:///etc/passwd'), start: 0, length: 1 }]))[0]).toContain('http(s) URL');
+  });
+});
+
+describe('shape assets (the bubble ring)', () => {
+  const ring = {
+    type: 'shape', shape: 'circle', width: 120, height: 120,
+    fill: { color: '#FFFFFF', opacity: 0 }, stroke: { color: '#FFFFFF', width: 8 }, circle: { radius: 52 },
+  };
+  const clip = (asset: Record<string, unknown>, over: Record<string, unknown> = {}) => ({ asset, start: 0, length: 1, fit: 'none', ...over });
+
+  it('accepts the ring the builder emits, circle and rectangle', () => {
+    expect(messages(edit([clip(ring)]))).toEqual([]);
+    const { circle: _c, ...rest } = ring;
+    expect(messages(edit([clip({ ...rest, shape: 'rectangle', rectangle: { width: 100, height: 100, cornerRadius: 18 } })]))).toEqual([]);
+  });
+
+  it('refuses what it would have to guess, naming the field', () => {
+    const { fill: _f, ...noFill } = ring;
+    expect(messages(edit([clip(noFill)]))).toEqual([
+      '"timeline.tracks[0].clips[0].asset.fill" must be given for the local renderer (Shotstack does not document a default fill)',
+    ]);
+    expect(messages(edit([clip({ ...ring, shape: 'line', line: { length: 100, thickness: 4 } })])).join()).toContain('"line" is not supported');
+    expect(messages(edit([clip(ring, { fit: 'crop' })]))[0]).toContain('clips[0].fit" must be "none"');
+    expect(messages(edit([clip(ring, { scale: 2 })]))[0]).toContain('clips[0].scale');
+    expect(messages(edit([clip(ring, { length: 'auto' })]))[0]).toContain('clips[0].length');
+    expect(messages(edit([clip({ ...ring, stroke: { color: 'white', width: 8 } })]))[0]).toContain('asset.stroke.color');
+    expect(messages(edit([clip(ring, { filter: 'blur' })]))[0]).toContain('clips[0].filter');
+  });
+
+  it('plans the shape at its bounding box, placed like any asset', () => {
+    const p = planRender(edit([clip(ring, { position: 'topLeft', offset: { x: 0.1, y: -0.1 } })]) as Edit, () => info);
+    expect(p.clips[0]).toMatchObject({ kind: 'shape', box: { width: 120, height: 120, x: 102, y: 58 }, drawing: { outline: { kind: 'circle', radius: 52 } } });
   });
 });
 
@@ -74,7 +106,7 @@ describe('render plan timing', () => {
       } as Edit,
       () => info,
     );
-    expect(p.clips.map((c) => [c.src.slice(-5), c.start, c.length])).toEqual([
+    expect(p.clips.map((c) => [c.kind === 'video' ? c.src.slice(-5) : c.kind, c.start, c.length])).toEqual([
       ['a.mp4', 0, 2],
       ['b.mp4', 2, 2],
       ['o.mp4', 1, 3],

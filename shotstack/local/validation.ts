@@ -1,5 +1,6 @@
 import { editSchema } from '@shotstack/schemas/zod';
 import type { Edit } from '../types.js';
+import { shapeAssetProblems } from './shape.js';
 
 /**
  * Request checks of the local renderer, answered the way Shotstack answers a bad Edit: HTTP 400 with
@@ -100,8 +101,11 @@ function checkSubset(edit: Record<string, any>): ValidationDetail[] {
       const asset = clip.asset as Record<string, unknown>;
       if (asset.type === 'video') videos++;
       else if (asset.type === 'luma') lumas++;
-      else {
-        out.push(unsupported([...at, 'asset', 'type'], `"${String(asset.type)}" is not supported by the local renderer (video and luma only)`));
+      else if (asset.type === 'shape') {
+        checkShapeClip(clip, at, out);
+        return;
+      } else {
+        out.push(unsupported([...at, 'asset', 'type'], `"${String(asset.type)}" is not supported by the local renderer (video, luma and shape only)`));
         return;
       }
       extraKeys(asset, asset.type === 'video' ? ALLOWED.video : ALLOWED.luma, [...at, 'asset'], out);
@@ -143,4 +147,26 @@ function checkSubset(edit: Record<string, any>): ValidationDetail[] {
     out.push({ message: '"output.size" width and height must be divisible by 2', path: ['output', 'size'], type: 'local.even' });
   }
   return out;
+}
+
+/**
+ * A shape clip: the asset subset shape.ts draws, shown at its pixel size. Shotstack does not document what `fit`
+ * or `scale` do to a shape's bounding box, so only `fit: "none"` without a scale is drawn locally.
+ */
+function checkShapeClip(clip: Record<string, any>, at: (string | number)[], out: ValidationDetail[]): void {
+  for (const p of shapeAssetProblems(clip.asset)) out.push(unsupported([...at, 'asset', ...p.path], p.what));
+  if (clip.fit !== 'none') out.push(unsupported([...at, 'fit'], 'must be "none" for a shape asset in the local renderer'));
+  if (clip.scale !== undefined && clip.scale !== 1) out.push(unsupported([...at, 'scale'], 'is not supported for a shape asset in the local renderer'));
+  if (!(isPlainNumber(clip.start) || clip.start === 'auto')) {
+    out.push(unsupported([...at, 'start'], 'must be a number or "auto" for the local renderer'));
+  }
+  if (!((isPlainNumber(clip.length) && clip.length > 0) || clip.length === 'end')) {
+    out.push(unsupported([...at, 'length'], 'must be a positive number or "end" for a shape asset in the local renderer'));
+  }
+  if (clip.offset !== undefined) {
+    for (const axis of ['x', 'y'] as const) {
+      const v = clip.offset[axis];
+      if (v !== undefined && !isPlainNumber(v)) out.push(unsupported([...at, 'offset', axis], 'must be a number (tweens are not supported locally)'));
+    }
+  }
 }
