@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineConfig, env } from '../common/config.js';
+import { MAX_RING_WIDTH_PX } from '../shotstack/bubble-ring.js';
 
 /**
  * Pipeline settings, keyed by environment variable (the worker, the render CLI and the bot's enqueue side read the
@@ -13,6 +14,19 @@ export type ProcessingMode = (typeof PROCESSING_MODES)[number];
 
 export const TELEGRAM_CLOUD_API_ROOT = 'https://api.telegram.org';
 const MB = 1024 * 1024;
+
+/** `6:#FFFFFF` → { widthPx: 6, color: '#FFFFFF' }. The messages name the variable, so an operator sees what to fix. */
+function bubbleRingVariable() {
+  return z
+    .string()
+    .regex(/^\d{1,2}:#[0-9a-fA-F]{6}$/, 'PIPELINE_BUBBLE_RING must be WIDTH:#RRGGBB (width in output pixels), e.g. 6:#FFFFFF')
+    .transform((v) => {
+      const [width, color] = v.split(':') as [string, string];
+      return { widthPx: Number(width), color: color.toUpperCase() };
+    })
+    .refine((r) => r.widthPx >= 1 && r.widthPx <= MAX_RING_WIDTH_PX, `PIPELINE_BUBBLE_RING width must be 1..${MAX_RING_WIDTH_PX} px`)
+    .optional();
+}
 
 export const pipelineConfigSchema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
@@ -52,6 +66,8 @@ export const pipelineConfigSchema = z.object({
   PIPELINE_OVERLAY_KIND: z.enum(['luma', 'alpha']).default('luma'),
   /** Background music level under the speaker (0 = mute). */
   PIPELINE_BACKGROUND_VOLUME: env.num(0.25, 0, 1),
+  /** A ring around the bubble in the final video, `WIDTH:#RRGGBB` (width in output px); unset = no ring. */
+  PIPELINE_BUBBLE_RING: bubbleRingVariable(),
 
   PIPELINE_LOCK_DURATION_MS: env.int(60_000, 1000),
   PIPELINE_STALLED_INTERVAL_MS: env.int(30_000, 500),

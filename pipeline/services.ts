@@ -20,6 +20,7 @@ export function renderSettingsFromConfig(cfg: PipelineConfig, shotstackCfg: Shot
     lumaPolarity: shotstackCfg.SHOTSTACK_LUMA_POLARITY,
     maxDurationSec: cfg.PIPELINE_MAX_INPUT_DURATION_SEC,
     maxInputBytes: cfg.PIPELINE_MAX_INPUT_BYTES,
+    ...(cfg.PIPELINE_BUBBLE_RING ? { bubbleRing: cfg.PIPELINE_BUBBLE_RING } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
-import type { OverlayOptionsInput } from '../../gpu-worker/engine/options.js';
+import { parseOverlayOptions, type OverlayOptionsInput } from '../../gpu-worker/engine/options.js';
+import type { BubbleRing } from '../../shotstack/bubble-ring.js';
 import type { OutputFileName } from '../../gpu-worker/engine/types.js';
 import { outputPixelSize } from '../../shotstack/output-size.js';
 import type { BubbleEditOptions, BubblePosition as ShotstackPosition } from '../../shotstack/timeline.js';
@@ -18,6 +19,8 @@ export interface RenderSettings {
   lumaPolarity: LumaPolarity;
   maxDurationSec: number;
   maxInputBytes: number;
+  /** Operator toggle (PIPELINE_BUBBLE_RING): a ring Shotstack draws around the bubble; unset = none. */
+  bubbleRing?: BubbleRing;
 }
 
 /** Bubble side as a fraction of the output's shorter side. */
@@ -28,6 +31,8 @@ const OVERLAY_FILE_SIDE: Record<BubbleSize, number> = { S: 360, M: 540, L: 720 }
 const NOTE_SIDE = 512;
 /** Gap between bubble and frame edge, as a fraction of the output width. */
 const MARGIN = 0.04;
+/** The corner radius the engine cuts a `rounded` bubble with (its default; the pipeline never overrides it). */
+const ENGINE_ROUNDED_CORNER = parseOverlayOptions({}).cornerRadius;
 
 // The contract's position names are Shotstack's; this line fails to compile if they ever drift apart.
 const _samePositions: ShotstackPosition = 'topLeft' as BubblePosition;
@@ -63,6 +68,8 @@ export function bubbleLayout(data: JobData, s: RenderSettings): BubbleLayout {
       backgroundAudio: s.backgroundVolume > 0,
       backgroundVolume: s.backgroundVolume,
       lumaPolarity: s.lumaPolarity,
+      // The ring follows the bubble's cut, so the builder needs the shape (and the engine's corner radius).
+      ...(s.bubbleRing ? { ring: s.bubbleRing, shape: data.options.shape, cornerRadius: ENGINE_ROUNDED_CORNER } : {}),
     },
   };
 }

@@ -90,7 +90,8 @@ export async function submitRender(
     options: editOptions,
   });
   const id = await renderer.client.submitRender(edit, { signal: ctx.signal });
-  ctx.log.info({ renderId: id }, 'render submitted');
+  // The ring is an operator toggle (PIPELINE_BUBBLE_RING): log it, so a render can be matched to the setting.
+  ctx.log.info({ renderId: id, ring: editOptions.ring ?? null }, 'render submitted');
   return id;
 }
 

@@ -1,0 +1,54 @@
+import { editSchema } from '@shotstack/schemas/zod';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../common/config.js';
+import { loadShotstackConfig } from '../../shotstack/config.js';
+import { buildBubbleEdit } from '../../shotstack/timeline.js';
+import { loadPipelineConfig } from '../config.js';
+import { parseJobData } from '../contract.js';
+import { renderSettingsFromConfig } from '../services.js';
+import { bubbleLayout } from './layout.js';
+
+/** PIPELINE_BUBBLE_RING, from the environment to the Edit the render stage submits. */
+const ref = (id: string) => ({ source: 'telegram' as const, fileId: `AgAC${id}xyz`, fileUniqueId: `u${id}abc`, kind: 'video' as const });
+const settingsFor = (env: Record<string, string>) => renderSettingsFromConfig(loadPipelineConfig.parse(env), loadShotstackConfig.parse({}));
+
+describe('PIPELINE_BUBBLE_RING', () => {
+  it('is off when unset or empty', () => {
+    expect(settingsFor({}).bubbleRing).toBeUndefined();
+    expect(settingsFor({ PIPELINE_BUBBLE_RING: '' }).bubbleRing).toBeUndefined();
+    const data = parseJobData({ chatId: 1, userId: 2, head: ref('a'), background: ref('b') });
+    expect(bubbleLayout(data, settingsFor({})).edit.ring).toBeUndefined();
+  });
+
+  it('parses WIDTH:#RRGGBB and refuses anything else, naming the variable', () => {
+    expect(settingsFor({ PIPELINE_BUBBLE_RING: '6:#ffffff' }).bubbleRing).toEqual({ widthPx: 6, color: '#FFFFFF' });
+    for (const bad of ['6', '#FFFFFF', '6:white', '0:#FFFFFF', '65:#FFFFFF', '6:#FFF', ' x:#FFFFFF']) {
+      const error = (() => {
+        try {
+          settingsFor({ PIPELINE_BUBBLE_RING: bad });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error, bad).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message, bad).toMatch(/PIPELINE_BUBBLE_RING: PIPELINE_BUBBLE_RING (must be WIDTH:#RRGGBB|width must be 1\.\.64)/);
+    }
+  });
+
+  it('reaches the timeline options with the job\'s shape, and the Edit validates', () => {
+    const settings = settingsFor({ PIPELINE_BUBBLE_RING: '6:#FFCC00' });
+    for (const shape of ['circle', 'rounded', 'rect'] as const) {
+      const data = parseJobData({ chatId: 1, userId: 2, head: ref('a'), background: ref('b'), options: { shape } });
+      const { edit } = bubbleLayout(data, settings);
+      expect(edit).toMatchObject({ ring: { widthPx: 6, color: '#FFCC00' }, shape, cornerRadius: 0.18 });
+      const built = buildBubbleEdit({
+        background: { src: 'https://cdn.example/bg.mp4', durationSec: 5, hasAudio: true },
+        overlay: { kind: 'luma', colorSrc: 'https://cdn.example/c.mp4', matteSrc: 'https://cdn.example/m.mp4' },
+        overlayDurationSec: 5,
+        options: edit,
+      });
+      expect(built.timeline.tracks[1]!.clips[0]!.asset).toMatchObject({ type: 'shape', stroke: { color: '#FFCC00' } });
+      expect(editSchema.safeParse(built).success).toBe(true);
+    }
+  });
+});
