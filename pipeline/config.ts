@@ -62,6 +62,12 @@ export const pipelineConfigSchema = z.object({
 
   PIPELINE_RESOLUTION: z.enum(['sd', 'hd', '1080']).default('hd'),
   PIPELINE_FPS: z.coerce.number().refine((n) => [24, 25, 30].includes(n), 'one of 24, 25, 30').default(25),
+  /**
+   * What the in-process CPU engine does when a job asks for the `quality` engine (ISNet): `fast` runs the fast model
+   * instead and tells the user (ISNet takes ≈ 2 s per frame on CPU: a 1-minute clip would take about an hour);
+   * `quality` runs it anyway (a host with many cores, short clips). The GPU worker always runs what was asked.
+   */
+  PIPELINE_CPU_QUALITY_ENGINE: z.enum(['fast', 'quality']).default('fast'),
   /** luma = colour + matte MP4 pair (Shotstack's documented masking); alpha = one QuickTime qtrle .mov. */
   PIPELINE_OVERLAY_KIND: z.enum(['luma', 'alpha']).default('luma'),
   /** Background music level under the speaker (0 = mute). */

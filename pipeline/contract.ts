@@ -161,7 +161,10 @@ export interface OverlayRecord {
   path: OverlayPath;
   /** The execution provider that really ran the model (a GPU worker can itself run on CPU). */
   provider: 'cuda' | 'cpu';
+  /** The engine that really ran. */
   engine: EngineChoice;
+  /** Set when it differs from the one the job asked for (quality asked, the CPU ran fast). */
+  requestedEngine?: EngineChoice;
   /** auto | gpu | cpu, as it was when the stage ran (env or admin override). */
   mode: 'auto' | 'gpu' | 'cpu';
   /** Why the GPU path was not used in auto mode (e.g. `unavailable:connection_failed`), else null. */

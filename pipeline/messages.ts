@@ -47,6 +47,12 @@ const CAPTIONS: Record<'video' | 'overlay' | 'note' | 'link', Record<Language, s
   },
 };
 
-export function resultCaption(kind: 'video' | 'overlay' | 'note' | 'link', language: Language): string {
-  return CAPTIONS[kind][language];
+const FAST_INSTEAD_OF_QUALITY: Record<Language, string> = {
+  en: 'Made with the fast engine: the best-quality one needs our GPU, which is not available right now.',
+  ru: 'Сделано быстрым движком: для лучшего качества нужен наш GPU, а он сейчас недоступен.',
+};
+
+export function resultCaption(kind: 'video' | 'overlay' | 'note' | 'link', language: Language, fastInsteadOfQuality = false): string {
+  const caption = CAPTIONS[kind][language];
+  return fastInsteadOfQuality ? [caption, FAST_INSTEAD_OF_QUALITY[language]].filter(Boolean).join('\n') : caption;
 }

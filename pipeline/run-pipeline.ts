@@ -211,6 +211,9 @@ export async function runPipeline(run: PipelineRun): Promise<JobResult> {
       height: info.video?.height ?? ov.height,
     };
   }
+  // Said in the caption: the user chose the quality engine and the CPU ran the fast one (PIPELINE_CPU_QUALITY_ENGINE).
+  const overlayRecord = (await state.get('overlay'))?.record;
+  if (overlayRecord?.requestedEngine === 'quality' && overlayRecord.engine === 'fast') deliverable.fastInsteadOfQuality = true;
 
   checkpoint();
   const t0 = Date.now();

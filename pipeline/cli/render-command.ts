@@ -125,7 +125,11 @@ export async function main(argv: string[]): Promise<number> {
           if (ref.source !== 'local') throw new Error('the CLI takes local files only');
           return ref.path;
         },
-        produceOverlay: createOverlayProducer({ mode: async () => mode, gpu: gpu?.client ?? null }),
+        produceOverlay: createOverlayProducer({
+          mode: async () => mode,
+          gpu: gpu?.client ?? null,
+          cpuQualityEngine: cfg.PIPELINE_CPU_QUALITY_ENGINE,
+        }),
         renderer: renderer?.renderer ?? null,
         deliver: async (d) => {
           await mkdir(dirname(outPath), { recursive: true });

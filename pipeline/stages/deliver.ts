@@ -22,6 +22,8 @@ export interface Deliverable {
   height: number;
   /** A URL users can open (Shotstack's CDN copy, valid 24 h); absent for the local renderer. */
   publicUrl?: string;
+  /** The fast engine stood in for the quality engine the user chose (no GPU): the caption says so. */
+  fastInsteadOfQuality?: boolean;
 }
 
 export interface DeliverContext {
@@ -65,7 +67,7 @@ export function createTelegramDelivery(o: { api: Api; uploadLimitBytes: number }
       const m = await api.sendDocument(
         data.chatId,
         new InputFile(d.path, 'bubble.webm'),
-        { caption: resultCaption('overlay', lang), ...replyTo(data) },
+        { caption: resultCaption('overlay', lang, d.fastInsteadOfQuality), ...replyTo(data) },
         grammySignal(ctx.signal),
       );
       return { method: 'sendDocument', messageId: m.message_id, bytes: d.bytes };
@@ -94,7 +96,7 @@ export function createTelegramDelivery(o: { api: Api; uploadLimitBytes: number }
       data.chatId,
       new InputFile(path, 'bubblecast.mp4'),
       {
-        caption: resultCaption('video', lang),
+        caption: resultCaption('video', lang, d.fastInsteadOfQuality),
         width: d.width,
         height: d.height,
         duration: Math.round(d.durationSec),

@@ -53,6 +53,8 @@ export interface OverlayProducerOptions {
   /** False when the last health check failed (then auto mode skips the GPU); null when unknown. */
   gpuHealthy?(): boolean | null;
   cpu?: () => Promise<CpuEngine>;
+  /** The engine the CPU runs for `quality` jobs (PIPELINE_CPU_QUALITY_ENGINE; default fast). */
+  cpuQualityEngine?: EngineChoice;
 }
 
 export type OverlayProducer = (req: OverlayRequest) => Promise<OverlayOutcome>;
@@ -66,14 +68,24 @@ export function createOverlayProducer(o: OverlayProducerOptions): OverlayProduce
     // Whatever a failed GPU attempt left behind must not be mistaken for CPU output.
     await rm(req.outDir, { recursive: true, force: true });
     await mkdir(req.outDir, { recursive: true });
-    const result = await engine.renderOverlay(req.input, req.outDir, engine.parseOverlayOptions(req.options), {
+    // ISNet on a CPU is ~2 s per frame: unless the operator allows it, the fast model stands in and the record says so.
+    const ran: EngineChoice = req.engine === 'quality' ? (o.cpuQualityEngine ?? 'fast') : req.engine;
+    if (ran !== req.engine) req.log.warn({ requested: req.engine, ran }, 'quality engine asked for on the CPU; running the fast engine');
+    const result = await engine.renderOverlay(req.input, req.outDir, engine.parseOverlayOptions({ ...req.options, engine: ran }), {
       signal: req.signal,
       logger: req.log,
       onProgress: (p) => req.onProgress(p.fraction),
     });
     return {
       files: definedFiles(result.files),
-      record: { path: 'cpu', provider: result.provider, engine: req.engine, mode, fallbackReason },
+      record: {
+        path: 'cpu',
+        provider: result.provider,
+        engine: ran,
+        ...(ran !== req.engine ? { requestedEngine: req.engine } : {}),
+        mode,
+        fallbackReason,
+      },
       durationSec: result.durationSec,
       width: result.width,
       height: result.height,

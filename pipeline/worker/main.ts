@@ -42,6 +42,7 @@ const worker = await startPipelineWorker({
   gpu: gpu?.client ?? null,
   gpuHost: gpu?.host ?? null,
   gpuHealthIntervalMs: cfg.GPU_HEALTH_INTERVAL_MS,
+  cpuQualityEngine: cfg.PIPELINE_CPU_QUALITY_ENGINE,
   telegram: cfg.BOT_TOKEN
     ? {
         api: new Api(cfg.BOT_TOKEN, { apiRoot: cfg.TELEGRAM_API_ROOT }),

@@ -9,7 +9,7 @@ import { bubblePlacement } from '../../shotstack/timeline.js';
 import { hasSharedMedia, media, SKIP_NO_MEDIA } from '../../testing/media.js';
 import { getQueueOverview, getStats, listFailed, readPipelineHealth, retryJob, setMode } from '../admin.js';
 import { cancelJob, parseFailure, parseProgress, type JobData, type JobProgress } from '../contract.js';
-import { failureText } from '../messages.js';
+import { failureText, resultCaption } from '../messages.js';
 import { bubbleLayout } from '../stages/layout.js';
 import {
   BOT_TOKEN,
@@ -323,6 +323,21 @@ describe.skipIf(!hasSharedMedia)('pipeline worker end to end', () => {
       const sent = h.tg.sentFiles.filter((f) => f.chatId === job.data.chatId);
       expect(sent.map((f) => [f.method, f.fileName])).toEqual([['sendDocument', 'bubble.webm']]);
       expect(job.returnvalue.timingsMs.render).toBeUndefined();
+    } finally {
+      await h.stopWorker();
+    }
+  });
+
+  it('a quality job on the CPU runs the fast engine (PIPELINE_CPU_QUALITY_ENGINE default) and the caption says so', async () => {
+    await h.startWorker({ mode: 'cpu' });
+    try {
+      const jobId = await h.enqueue({ head: h.telegramRef(clips.head, 'video'), output: 'overlay', background: null, options: { size: 'S', engine: 'quality' } });
+      const { state, job } = await h.waitFinished(jobId);
+      expect(state, job.failedReason).toBe('completed');
+      expect(job.returnvalue.overlay).toMatchObject({ path: 'cpu', engine: 'fast', requestedEngine: 'quality' });
+      const doc = h.tg.callsOf('sendDocument').find((c) => c.params.chat_id === job.data.chatId);
+      expect(doc?.params.caption).toBe(resultCaption('overlay', 'en', true));
+      expect(String(doc?.params.caption)).toMatch(/^Your transparent overlay .*\nMade with the fast engine/);
     } finally {
       await h.stopWorker();
     }

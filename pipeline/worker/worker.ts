@@ -7,7 +7,7 @@ import type { Api } from 'grammy';
 import { logger as rootLogger, type Logger } from '../../common/logger.js';
 import type { GpuWorkerClient } from '../../gpu-worker/client/index.js';
 import type { ProcessingMode } from '../config.js';
-import { createRenderQueue, RENDER_QUEUE, type InputRef, type JobData, type JobResult, type RenderQueue } from '../contract.js';
+import { createRenderQueue, RENDER_QUEUE, type EngineChoice, type InputRef, type JobData, type JobResult, type RenderQueue } from '../contract.js';
 import { PipelineError, STALLED_LIMIT_REASON } from '../failures.js';
 import { removeHeartbeat, writeHeartbeat } from '../heartbeat.js';
 import { getEffectiveMode } from '../mode.js';
@@ -47,6 +47,8 @@ export interface PipelineWorkerOptions {
   gpuHost?: string | null;
   gpuHealthIntervalMs: number;
   cpu?: () => Promise<CpuEngine>;
+  /** PIPELINE_CPU_QUALITY_ENGINE: what the CPU runs for `quality` jobs (default fast). */
+  cpuQualityEngine?: EngineChoice;
   telegram: TelegramSettings | null;
   renderer: Renderer | null;
   settings: RenderSettings;
@@ -114,6 +116,7 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
         gpu: o.gpu,
         gpuHealthy: () => gpuHealth.healthy(),
         cpu: o.cpu,
+        cpuQualityEngine: o.cpuQualityEngine,
       }),
       renderer: o.renderer,
       settings: o.settings,
