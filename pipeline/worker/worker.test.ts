@@ -56,7 +56,9 @@ describe.skipIf(!hasSharedMedia)('pipeline worker end to end', () => {
     const poll = setInterval(async () => {
       const job = await events.getJob(jobId);
       const p = parseProgress(job?.progress);
-      if (p && (progress.length === 0 || progress.at(-1)!.percent !== p.percent)) progress.push(p);
+      // A new stage starts at the percent the last one ended with: compare both, or a quick stage goes unseen.
+      const last = progress.at(-1);
+      if (p && (!last || last.percent !== p.percent || last.stage !== p.stage)) progress.push(p);
     }, 50);
     const { state, job } = await h.waitFinished(jobId);
     clearInterval(poll);
