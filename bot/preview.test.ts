@@ -34,9 +34,9 @@ describe.skipIf(!hasSharedMedia)('preview', () => {
 
   it('puts the cut-out speaker where the render will (16:9, top left, L) over the background, and nowhere else', async () => {
     // A black background: anything bright is the speaker.
-    const black = join(dir, 'black.png');
+    const black = join(dir, 'black.mp4');
     const { runFfmpeg } = await import('../common/ffmpeg.js');
-    await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=black:s=640x360:d=1', '-frames:v', '1', black]);
+    await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=black:s=640x360:d=1:r=25', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', black]);
     const r = await composePreview({
       headPath: media('hopper_static_720x720.mp4'),
       backgroundPath: black,

@@ -4,12 +4,15 @@
  */
 export type MediaErrorCode =
   | 'empty_file' // zero bytes
-  | 'not_video' // not a media container ffmpeg can read
+  | 'not_video' // not a media container ffmpeg can read (or one the media gate does not allow)
+  | 'still_image' // a photo or GIF, maybe renamed .mp4
   | 'no_video_stream' // a valid container without video (e.g. an audio file)
   | 'corrupt' // decodes partially or not at all
-  | 'too_long' // duration above the configured limit
+  | 'too_long' // duration above the configured limit (also found while decoding, when the header lied)
+  | 'too_short' // a clip under MIN_DURATION_SEC: a single frame, or too short to make a bubble of
   | 'too_large' // file size above the configured limit
   | 'too_small' // frame smaller than the engine can use
+  | 'frame_too_large' // frame larger than MAX_FRAME_PIXELS (refused before decoding)
   | 'no_person'; // segmentation found nobody in most frames
 
 export class MediaError extends Error {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { CancelledError, MediaError, TimeoutError } from './errors.js';
+import { gatedInput, isAllowedDemuxer, MAX_FRAME_PIXELS, pixelCapHit, sniffStillImage, USER_MEDIA_DEMUXERS, type GateOptions } from './media-gate.js';
 import { loadRuntimeConfig } from './runtime-config.js';
 
 /**
@@ -139,14 +140,32 @@ async function runCapture(cmd: string, args: string[], opts: RunOptions): Promis
 export interface ProbeLimits {
   maxBytes?: number;
   maxDurationSec?: number;
+  /** Shorter clips are refused as `too_short` (a single frame is always refused). */
+  minDurationSec?: number;
+  /** Demuxers allowed (default USER_MEDIA_DEMUXERS); an image's own demuxer here lets that still image through. */
+  demuxers?: readonly string[];
+  /** Largest frame, in pixels (default MAX_FRAME_PIXELS). */
+  maxPixels?: number;
 }
 
+type ProbeJson = {
+  format?: { format_name?: string; duration?: string };
+  streams?: Array<Record<string, any>>;
+};
+
+/** ffmpeg's demuxer for each still-image kind sniffStillImage names. */
+const STILL_DEMUXER: Record<string, string> = { png: 'png_pipe', jpeg: 'jpeg_pipe', gif: 'gif', webp: 'webp_pipe', bmp: 'bmp_pipe', heif: 'heif' };
+
 /**
- * Probes a file and refuses what the engine cannot use, with a typed MediaError:
- * empty file, not a media file, no video stream, too large, too long.
- * Note that a header can lie (a 1-hour moov with no data): decode-time checks catch that as `corrupt`.
+ * Probes a file through the media gate (common/media-gate.ts) and refuses what the engine cannot use, with a typed
+ * MediaError: empty file, still image, not an allowed video container, no video stream, frame too large, too large,
+ * too short, too long. A container without a duration (raw streams are refused anyway; a live-recorded WebM has
+ * none) gets it from its last video packet. A header can still lie (a 1-hour moov with no data): the decoder
+ * catches that as `corrupt`, and the engine stops a stream that runs past what the probe promised as `too_long`.
  */
 export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: RunOptions = {}): Promise<MediaInfo> {
+  const demuxers = limits.demuxers ?? USER_MEDIA_DEMUXERS;
+  const maxPixels = limits.maxPixels ?? MAX_FRAME_PIXELS;
   const st = await stat(path);
   if (st.size === 0) throw new MediaError('empty_file', 'The file is empty (0 bytes).');
   if (limits.maxBytes && st.size > limits.maxBytes) {
@@ -155,33 +174,65 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
       maxBytes: limits.maxBytes,
     });
   }
-  let stdout: string;
+  const still = await sniffStillImage(path);
+  if (still && !demuxers.includes(STILL_DEMUXER[still]!)) {
+    throw new MediaError('still_image', `The file is a still image (${still}), not a video.`, { kind: still });
+  }
+  const gate = { demuxers, maxPixels };
+  const json = await runProbe(gatedInput(path, gate), ['-show_format', '-show_streams'], opts);
+  const formatName = json.format?.format_name ?? 'unknown';
+  if (!isAllowedDemuxer(formatName, demuxers)) {
+    throw new MediaError('not_video', `The container (${formatName}) is not one we accept.`, { formatName });
+  }
+  const info = describe(path, st.size, json);
+  const video = info.video;
+  if (!video || !video.width || !video.height) {
+    // Sound without picture is a clear case of its own; a container with no usable stream at all is damaged.
+    if (!info.audio) throw new MediaError('corrupt', 'The file has no usable stream (damaged or cut short).', { formatName: info.formatName });
+    throw new MediaError('no_video_stream', 'The file has no video stream.', { formatName: info.formatName });
+  }
+  if (video.codedWidth * video.codedHeight > maxPixels) throw frameTooLarge(video.codedWidth, video.codedHeight, maxPixels);
+  if (!info.durationSec && !still) info.durationSec = await lastVideoPacketEnd(path, gate, opts);
+  checkDuration(info, limits, still !== null);
+  return info;
+}
+
+/** Runs ffprobe on gated input args; a refusal (bad container, pixel cap) becomes a MediaError. */
+async function runProbe(input: string[], show: string[], opts: RunOptions): Promise<ProbeJson> {
   try {
-    ({ stdout } = await runCapture(
-      FFPROBE,
-      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
-      { timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal },
-    ));
+    const { stdout } = await runCapture(FFPROBE, ['-v', 'error', '-print_format', 'json', ...show, ...input], {
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      signal: opts.signal,
+    });
+    return JSON.parse(stdout || '{}') as ProbeJson;
   } catch (e) {
     // exitCode null = ffprobe never ran (not installed, not on PATH): an operator problem, not the user's file.
     if (e instanceof FfmpegError && e.exitCode !== null) {
+      const big = pixelCapHit(e.stderrTail);
+      if (big) throw frameTooLarge(big.width, big.height, MAX_FRAME_PIXELS);
       throw new MediaError('not_video', 'This file is not a video ffmpeg can read.', { stderr: e.stderrTail });
     }
     throw e;
   }
-  const json = JSON.parse(stdout || '{}') as {
-    format?: { format_name?: string; duration?: string };
-    streams?: Array<Record<string, any>>;
-  };
+}
+
+function frameTooLarge(width: number, height: number, maxPixels: number): MediaError {
+  return new MediaError('frame_too_large', `The frame is ${width}×${height}; at most ${maxPixels} pixels are accepted.`, {
+    width,
+    height,
+    maxPixels,
+  });
+}
+
+function describe(path: string, sizeBytes: number, json: ProbeJson): MediaInfo {
   const streams = json.streams ?? [];
   const v = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   const a = streams.find((s) => s.codec_type === 'audio');
-  const durationSec = Number(json.format?.duration ?? v?.duration ?? 0) || 0;
   const info: MediaInfo = {
     path,
-    sizeBytes: st.size,
+    sizeBytes,
     formatName: json.format?.format_name ?? 'unknown',
-    durationSec,
+    durationSec: Number(json.format?.duration ?? v?.duration ?? 0) || 0,
     video: null,
     audio: a
       ? { index: a.index, codec: a.codec_name, channels: a.channels ?? 0, sampleRate: Number(a.sample_rate ?? 0) }
@@ -205,8 +256,37 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
       alphaMode: v.tags?.alpha_mode === '1' || v.tags?.ALPHA_MODE === '1',
     };
   }
-  if (!info.video || !info.video.width || !info.video.height) {
-    throw new MediaError('no_video_stream', 'The file has no video stream.', { formatName: info.formatName });
+  return info;
+}
+
+/**
+ * Duration from the packets themselves, for a container that does not state one. Reads packet headers only (no
+ * decoding), bounded by the file-size limit; a file with no timed video packets has no usable duration.
+ */
+async function lastVideoPacketEnd(path: string, gate: GateOptions, opts: RunOptions): Promise<number> {
+  const json = (await runProbe(
+    gatedInput(path, gate),
+    ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time'],
+    opts,
+  )) as { packets?: Array<{ pts_time?: string; duration_time?: string }> };
+  let end = 0;
+  for (const p of json.packets ?? []) {
+    const t = Number(p.pts_time ?? NaN) + (Number(p.duration_time ?? 0) || 0);
+    if (Number.isFinite(t) && t > end) end = t;
+  }
+  if (!end) throw new MediaError('corrupt', 'The video has no timed frames: its length cannot be known.');
+  return end;
+}
+
+function checkDuration(info: MediaInfo, limits: ProbeLimits, isStill: boolean): void {
+  const { durationSec } = info;
+  const singleFrame = info.video?.frameCount === 1;
+  if (!isStill && (singleFrame || (limits.minDurationSec && durationSec < limits.minDurationSec))) {
+    throw new MediaError(
+      'too_short',
+      `The video lasts ${durationSec.toFixed(2)} s${singleFrame ? ' (one frame)' : ''}; at least ${limits.minDurationSec ?? 0} s is needed.`,
+      { durationSec, minDurationSec: limits.minDurationSec },
+    );
   }
   if (limits.maxDurationSec && durationSec > limits.maxDurationSec) {
     throw new MediaError(
@@ -215,7 +295,6 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
       { durationSec, maxDurationSec: limits.maxDurationSec },
     );
   }
-  return info;
 }
 
 function readRotation(stream: Record<string, any>): number {

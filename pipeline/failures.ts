@@ -12,11 +12,14 @@ import type { MediaErrorCode } from '../common/errors.js';
 export const MEDIA_FAILURE_CODES = [
   'empty_file',
   'not_video',
+  'still_image',
   'no_video_stream',
   'corrupt',
   'too_long',
+  'too_short',
   'too_large',
   'too_small',
+  'frame_too_large',
   'no_person',
 ] as const satisfies readonly MediaErrorCode[];
 

@@ -8,7 +8,19 @@ export type Language = 'ru' | 'en';
 
 const FAILURES: Record<FailureCode, Record<Language, string>> = {
   empty_file: { en: 'The file is empty. Please send the video again.', ru: 'Файл пустой. Пришлите видео ещё раз.' },
-  not_video: { en: 'This file is not a video I can read. Please send an MP4 or MOV.', ru: 'Этот файл — не видео, которое я могу прочитать. Пришлите MP4 или MOV.' },
+  not_video: { en: 'This file is not a video I can read. Please send an MP4, MOV or WebM.', ru: 'Этот файл — не видео, которое я могу прочитать. Пришлите MP4, MOV или WebM.' },
+  still_image: {
+    en: 'This is a photo or a GIF, not a video. Please send a video of yourself talking (MP4, MOV or WebM).',
+    ru: 'Это фото или GIF, а не видео. Пришлите видео, где вы говорите (MP4, MOV или WebM).',
+  },
+  too_short: {
+    en: 'The video is too short: it needs to last at least half a second. Please send a longer one.',
+    ru: 'Видео слишком короткое: нужно хотя бы полсекунды. Пришлите видео подлиннее.',
+  },
+  frame_too_large: {
+    en: 'The picture is larger than 4K. Please send the video in 4K or less (1080p is plenty).',
+    ru: 'Кадр больше 4K. Пришлите видео в 4K или меньше (1080p вполне достаточно).',
+  },
   no_video_stream: { en: 'This file has sound but no picture. Please send a video.', ru: 'В этом файле есть звук, но нет изображения. Пришлите видео.' },
   corrupt: { en: 'The video is damaged or cut short. Please record or export it again.', ru: 'Видео повреждено или обрезано. Запишите или сохраните его заново.' },
   too_long: { en: 'The video is too long. Please send a shorter one.', ru: 'Видео слишком длинное. Пришлите покороче.' },

@@ -1,10 +1,12 @@
 import { InputFile } from 'grammy';
+import { isMediaFailureCode } from '../../pipeline/failures.js';
 import {
   EnqueueRefusedError,
   enqueueJob,
   failureText,
   jobIdFor,
   type FailureCode,
+  type Language,
   type OutputKind,
   type TelegramInputRef,
 } from '../../pipeline/contract.js';
@@ -248,8 +250,15 @@ async function sendSummary(conversation: FlowConversation, ctx: FlowContext, dep
       });
       if (photoId !== null) return photoId;
     } else {
-      await ctx.api.sendMessage(chatId, made.reason === 'no_person' ? m.previewNoPerson : m.previewFailed);
+      await ctx.api.sendMessage(chatId, previewFailureText(made, m, langOf(ctx)));
     }
   }
   return (await ctx.api.sendMessage(chatId, r.summary, { reply_markup: keyboard })).message_id;
+}
+
+/** Why there is no preview: no person, a file the worker would refuse too (its own words), or a generic hiccup. */
+function previewFailureText(made: Extract<PreviewOutcome, { ok: false }>, m: Messages, lang: Language): string {
+  if (made.reason === 'no_person') return m.previewNoPerson;
+  if (made.mediaCode && isMediaFailureCode(made.mediaCode)) return failureText(made.mediaCode, lang);
+  return m.previewFailed;
 }

@@ -1,6 +1,7 @@
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { MediaError } from '../../common/errors.js';
 import { probeMedia, runFfmpeg } from '../../common/ffmpeg.js';
+import { gatedInput } from '../../common/media-gate.js';
 import { Compositor } from '../../gpu-worker/engine/frame/compose.js';
 import { CenterTracker, measurePerson, PERSON_MIN_COVERAGE } from '../../gpu-worker/engine/frame/person.js';
 import { Preprocessor } from '../../gpu-worker/engine/frame/preprocess.js';
@@ -61,6 +62,8 @@ const ALONE_CANVAS = 512;
 export async function composePreview(req: PreviewRequest): Promise<PreviewResult> {
   const started = performance.now();
   const info = await probeMedia(req.headPath, {}, { signal: req.signal });
+  // The background goes to ffmpeg too: refused up front, with its own reason, like the head.
+  if (req.backgroundPath) await probeMedia(req.backgroundPath, {}, { signal: req.signal });
   if (!info.video) throw new MediaError('no_video_stream', 'The file has no video stream.');
   const { width: W, height: H } = workSize(info.video.width, info.video.height);
   // Half a second in skips a black or blurred first frame; very short clips use their first frame.
@@ -119,13 +122,13 @@ export async function composePreview(req: PreviewRequest): Promise<PreviewResult
       );
     if (req.output === 'video' && req.backgroundPath) {
       const bg = req.backgroundPath;
-      // Half a second in, like the head frame. A background with no frame there (shorter, or a still image)
+      // Half a second in, like the head frame. A background with no frame there (shorter than that)
       // makes ffmpeg write nothing — sometimes with exit code 0 — so the first frame is used instead.
-      const wrote = await composeOver(['-ss', '0.5', '-i', bg]).then(
+      const wrote = await composeOver(['-ss', '0.5', ...gatedInput(bg)]).then(
         () => stat(req.outPath).then((s) => s.size > 0, () => false),
         () => false,
       );
-      if (!wrote) await composeOver(['-i', bg]);
+      if (!wrote) await composeOver(gatedInput(bg));
     } else {
       await composeOver(['-f', 'lavfi', '-i', `color=c=0x2b2f36:s=${canvas.width}x${canvas.height}:d=1`]);
     }

@@ -1,4 +1,5 @@
 import { spawnFfmpeg } from '../../common/ffmpeg.js';
+import { gatedInput } from '../../common/media-gate.js';
 
 /**
  * One decoded frame as raw RGB24 at the given size, `atSec` into the video (display orientation: ffmpeg applies
@@ -15,7 +16,7 @@ export async function grabFrameRgb(
     [
       '-loglevel', 'error',
       '-ss', atSec.toFixed(3),
-      '-i', path,
+      ...gatedInput(path),
       '-map', '0:v:0', '-an', '-sn', '-dn',
       '-frames:v', '1',
       '-vf', `scale=${width}:${height}:flags=area,setsar=1,format=rgb24`,

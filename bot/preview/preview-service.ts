@@ -1,8 +1,9 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMediaError } from '../../common/errors.js';
+import { isMediaError, type MediaErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputKind, TelegramInputRef } from '../../pipeline/contract.js';
 import { downloadTelegramInput, type TelegramInputOptions } from '../../pipeline/stages/telegram-input.js';
@@ -16,7 +17,7 @@ import { composePreview } from './compose-preview.js';
  */
 export type PreviewOutcome =
   | { ok: true; path: string; ms: number }
-  | { ok: false; reason: 'no_person' | 'failed'; detail: string };
+  | { ok: false; reason: 'no_person' | 'failed'; detail: string; mediaCode?: MediaErrorCode };
 
 export interface PreviewJob {
   /** Identifies one order's downloads (they are reused when the user changes options). */
@@ -43,7 +44,11 @@ export interface PreviewServiceOptions extends TelegramInputOptions {
 
 export function createPreviewService(o: PreviewServiceOptions): PreviewService {
   const root = o.dir ?? join(tmpdir(), 'bubblecast-bot-preview');
-  const dirOf = (key: string) => join(root, key.replace(/[^A-Za-z0-9_-]/g, '_'));
+  // Keyed by a secret drawn per process: an order's folder stays the same for its whole dialogue, but nobody can
+  // name it in a hostile file (a playlist that points at another user's download).
+  const secret = randomBytes(32);
+  const dirOf = (key: string) =>
+    join(root, `${key.replace(/[^A-Za-z0-9_-]/g, '_')}.${createHmac('sha256', secret).update(key).digest('hex').slice(0, 24)}`);
   let counter = 0;
 
   async function fetchInput(key: string, ref: TelegramInputRef, signal: AbortSignal): Promise<string> {
@@ -81,6 +86,8 @@ export function createPreviewService(o: PreviewServiceOptions): PreviewService {
         const err = e as Error;
         o.log.warn({ key: job.key, err: err.message }, 'preview failed');
         if (isMediaError(e) && e.code === 'no_person') return { ok: false, reason: 'no_person', detail: err.message };
+        // A refused file (a photo, a playlist, 8K…) is told in the same words the worker would use.
+        if (isMediaError(e)) return { ok: false, reason: 'failed', detail: err.message.slice(0, 300), mediaCode: e.code };
         return { ok: false, reason: 'failed', detail: err.message.slice(0, 300) };
       }
     },

@@ -1,7 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { probeMedia } from '../../common/ffmpeg.js';
+import { FfmpegError, probeMedia } from '../../common/ffmpeg.js';
 import { CancelledError, MediaError } from '../../common/errors.js';
+import { MAX_FRAME_PIXELS, MIN_DURATION_SEC, pixelCapHit } from '../../common/media-gate.js';
 import { logger as rootLogger } from '../../common/logger.js';
 import { engineConfig } from './config.js';
 import { Compositor } from './frame/compose.js';
@@ -34,6 +35,17 @@ const EARLY_NO_PERSON_FRAMES = 60;
 const MIN_PERSON_SHARE = 0.5;
 /** Fewer decoded frames than this share of what the header promised means a truncated/corrupt file. */
 const MIN_DECODED_SHARE = 0.9;
+/** More decoded frames than the probe promised, beyond this share plus one second, means the header lied. */
+const MAX_DECODED_SHARE = 1.1;
+
+/**
+ * The most frames decoding may yield before the job stops as `too_long`: what the probe promised (with a margin for
+ * VFR rounding), and never more than the duration limit allows — a stream whose header lies about its length
+ * cannot run (or bill) longer than the limit.
+ */
+export function frameBudget(durationSec: number, maxDurationSec: number, fps: number): number {
+  return Math.ceil(Math.min(durationSec * MAX_DECODED_SHARE + 1, maxDurationSec + 1) * fps);
+}
 
 /**
  * Head video → bubble overlay files in `outDir` (see OUTPUT_FILES). Streams frames through
@@ -51,7 +63,7 @@ export async function renderOverlay(
   const signal = hooks.signal;
   const info = await probeMedia(
     inputPath,
-    { maxBytes: options.maxInputBytes, maxDurationSec: options.maxDurationSec },
+    { maxBytes: options.maxInputBytes, maxDurationSec: options.maxDurationSec, minDurationSec: MIN_DURATION_SEC },
     { signal },
   );
   const video = info.video!;
@@ -62,6 +74,7 @@ export async function renderOverlay(
   const nominal = video.fps > 0 && video.fps <= 120 ? video.fps : video.avgFps || 30;
   const fps = options.fps > 0 ? options.fps : Math.min(30, Math.round(nominal * 100) / 100);
   const expectedFrames = Math.max(1, Math.round(info.durationSec * fps));
+  const maxFrames = frameBudget(info.durationSec, options.maxDurationSec, fps);
 
   const spec = selectModel(options.engine, W, H);
   const model = await getModel(spec, log);
@@ -159,6 +172,14 @@ export async function renderOverlay(
       t.composeMs += performance.now() - t1;
     }
     frames++;
+    if (frames > maxFrames) {
+      throw new MediaError('too_long', `Decoding ran past ${maxFrames} frames (${(maxFrames / fps).toFixed(1)} s); the header promised ${info.durationSec.toFixed(1)} s.`, {
+        frames,
+        maxFrames,
+        durationSec: info.durationSec,
+        maxDurationSec: options.maxDurationSec,
+      });
+    }
     if (frames === EARLY_NO_PERSON_FRAMES && personFrames === 0) {
       throw new MediaError('no_person', 'No person was found in the first seconds of the video.', { frames });
     }
@@ -189,6 +210,9 @@ export async function renderOverlay(
     // An abort kills the decoder, which ends the frame stream like a truncated file would: report the cancel.
     if (signal?.aborted) throw new CancelledError();
     await decoder.done.catch((e) => {
+      // The decoder's pixel cap (media gate) stopped a stream whose frame size grew past what the probe saw.
+      const big = e instanceof FfmpegError ? pixelCapHit(e.stderrTail) : null;
+      if (big) throw new MediaError('frame_too_large', `A frame is ${big.width}×${big.height}; at most ${MAX_FRAME_PIXELS} pixels are accepted.`, big);
       // A decoder that fails before yielding anything (a header without data) is a corrupt file, not a crash.
       if (frames === 0 && !signal?.aborted) throw new MediaError('corrupt', 'The video could not be decoded.', { cause: String(e) });
       if (frames < expectedFrames * MIN_DECODED_SHARE) return; // judged below

@@ -17,6 +17,7 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
  * Error codes a failed job or a refused request carries besides the engine's MediaError codes.
  * - shutdown: the instance is stopping; the same job may succeed on another instance.
  * - timeout: the job ran past GPU_WORKER_JOB_TIMEOUT_MS.
+ * - storage_failed: the worker could not write the upload to its disk (507 when out of space, else 500).
  * - internal: anything else that went wrong on the worker (a bug, a missing model, ffmpeg crashed).
  */
 export type WorkerErrorCode =
@@ -32,6 +33,7 @@ export type WorkerErrorCode =
   | 'range_not_satisfiable'
   | 'input_fetch_failed'
   | 'refused_url'
+  | 'storage_failed'
   | 'shutdown'
   | 'timeout'
   | 'cancelled'
@@ -51,6 +53,9 @@ export interface ErrorBody {
 const MEDIA_ERROR_CODE_SET: Record<MediaErrorCode, true> = {
   empty_file: true,
   not_video: true,
+  still_image: true,
+  too_short: true,
+  frame_too_large: true,
   no_video_stream: true,
   corrupt: true,
   too_long: true,

@@ -1,6 +1,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { runFfmpeg } from '../../common/ffmpeg.js';
+import { gatedInput } from '../../common/media-gate.js';
 
 /**
  * Re-encodes a video to fit under `maxBytes` (Telegram's 50 MB upload limit), by average bitrate with a little
@@ -22,7 +23,7 @@ export async function shrinkToFit(
   await mkdir(dirname(output), { recursive: true });
   await runFfmpeg(
     [
-      '-i', input,
+      ...gatedInput(input),
       '-map', '0:v:0', '-map', '0:a:0?',
       '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', String(videoBps), '-maxrate', String(videoBps),
       '-bufsize', String(videoBps * 2), '-pix_fmt', 'yuv420p',

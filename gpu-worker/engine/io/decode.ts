@@ -1,4 +1,5 @@
 import { spawnFfmpeg } from '../../../common/ffmpeg.js';
+import { gatedInput } from '../../../common/media-gate.js';
 import { FrameReader } from './frame-reader.js';
 
 export interface DecodePlan {
@@ -33,7 +34,7 @@ export function startDecoder(inputPath: string, plan: DecodePlan, signal?: Abort
   const { child, done } = spawnFfmpeg(
     [
       '-loglevel', 'error',
-      '-i', inputPath,
+      ...gatedInput(inputPath),
       '-map', '0:v:0', '-an', '-sn', '-dn',
       '-vf', filters.join(','),
       '-f', 'rawvideo', '-pix_fmt', 'rgb24',

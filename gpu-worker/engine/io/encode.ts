@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { spawnFfmpeg } from '../../../common/ffmpeg.js';
+import { gatedInput } from '../../../common/media-gate.js';
 import type { OutputFormat } from '../types.js';
 
 /**
@@ -35,7 +36,7 @@ export function buildEncoderArgs(plan: EncodePlan): string[] {
     '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${plan.cropSide}x${plan.cropSide}`, '-r', String(plan.fps),
     '-i', 'pipe:0',
   ];
-  if (plan.audioFrom) args.push('-i', plan.audioFrom);
+  if (plan.audioFrom) args.push(...gatedInput(plan.audioFrom));
   const outputs: { label: string; args: string[] }[] = [];
   const chains: string[] = [];
   const labels: string[] = [];
