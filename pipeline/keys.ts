@@ -18,6 +18,8 @@ export interface PipelineKeys {
   failureNotified(jobId: string): string;
   /** Set by cancelJob for a running job; the worker polls it. */
   cancel(jobId: string): string;
+  /** The random part of the job's work folder name (see worker/work-folder.ts). */
+  workFolder(jobId: string): string;
 }
 
 export function pipelineKeys(prefix: string): PipelineKeys {
@@ -31,5 +33,6 @@ export function pipelineKeys(prefix: string): PipelineKeys {
     delivered: (id) => `${base}:delivered:${id}`,
     failureNotified: (id) => `${base}:failure-notified:${id}`,
     cancel: (id) => `${base}:cancel:${id}`,
+    workFolder: (id) => `${base}:work-folder:${id}`,
   };
 }

@@ -16,6 +16,7 @@ import {
 import { formatFailure, makeFailure, parseFailure, STALLED_LIMIT_REASON, type JobFailure } from '../failures.js';
 import { countOverlay } from '../heartbeat.js';
 import { pipelineKeys } from '../keys.js';
+import { workFolders } from './work-folder.js';
 import type { PipelineRedis } from '../redis.js';
 import { runPipeline, type PipelineDeps } from '../run-pipeline.js';
 import type { Deliver } from '../stages/deliver.js';
@@ -69,7 +70,7 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
     const controller = new AbortController();
     active.set(jobId, { controller, job, token });
     const signal = bullSignal ? AbortSignal.any([controller.signal, bullSignal]) : controller.signal;
-    const workDir = join(o.workRoot, jobId);
+    const workDir = await workFolders(redis, keys.workFolder, o.workRoot, o.stateTtlSec).forJob(jobId);
     const state = new RedisStateStore(redis, keys.state(jobId), o.stateTtlSec);
     const cancelPoll = setInterval(() => {
       redis.exists(keys.cancel(jobId)).then(
@@ -154,7 +155,8 @@ export function createFinalFailure(o: Pick<ProcessorOptions, 'r' | 'workRoot' | 
   const keys = pipelineKeys(o.r.prefix);
   const redis = o.r.redis;
   return async function finalFailure(jobId, data, failure, log) {
-    await rm(join(o.workRoot, jobId), { recursive: true, force: true }).catch(() => undefined);
+    const folder = await workFolders(redis, keys.workFolder, o.workRoot, o.stateTtlSec).existing(jobId).catch(() => null);
+    if (folder) await rm(folder, { recursive: true, force: true }).catch(() => undefined);
     await redis.del(keys.cancel(jobId)).catch(() => undefined);
     if (failure.code === 'cancelled' || data.failureNotice !== 'worker' || !o.notifyFailure) return;
     if (failure.code === 'chat_unavailable') return;

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasSharedMedia, repoRoot } from '../../testing/media.js';
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { failureOfJob } from '../contract.js';
 import { STALLED_LIMIT_REASON } from '../failures.js';
 import { pipelineKeys } from '../keys.js';
@@ -140,13 +141,17 @@ describe.skipIf(!hasSharedMedia)('worker process restarts', () => {
     const env = { PIPELINE_MAX_STALLED_COUNT: '0' };
     const first = startWorkerProcess(env);
     const jobId = await h.enqueue({ head: h.telegramRef(clips.head), output: 'note', background: null });
-    const workDir = join(h.workDir, 'work', jobId);
     await until('the overlay stage to start', async () => {
       const job = await h.queue.getJob(jobId);
       return (job?.progress as { stage?: string } | undefined)?.stage === 'overlay';
     }).catch((e: Error) => {
       throw new Error(`${e.message}\n${first.output()}`);
     });
+    // The folder's name is the job id plus a random part drawn once per job (not guessable from the id).
+    const folders = (await readdir(join(h.workDir, 'work'))).filter((n) => n.startsWith(`${jobId}.`));
+    expect(folders).toHaveLength(1);
+    expect(folders[0]).toMatch(new RegExp(`^${jobId}\\.[0-9a-f]{24}$`));
+    const workDir = join(h.workDir, 'work', folders[0]!);
     expect(existsSync(workDir)).toBe(true);
     first.child.kill('SIGKILL');
     await once(first.child, 'exit');

@@ -19,6 +19,7 @@ import type { Renderer } from '../stages/render.js';
 import { downloadTelegramInput } from '../stages/telegram-input.js';
 import { GpuHealthMonitor } from './gpu-health.js';
 import { createProcessor, finishStalledOut, SHUTDOWN, type ActiveJob, type ProcessorOptions } from './processor.js';
+import { jobIdOfFolder } from './work-folder.js';
 
 /**
  * The pipeline worker: a BullMQ Worker on the render queue plus what runs beside it — GPU health checks, the
@@ -228,10 +229,10 @@ async function sweepWorkDir(workDir: string, queue: RenderQueue, log: Logger): P
       const path = join(workDir, name);
       const st = await stat(path).catch(() => null);
       if (!st?.isDirectory() || Date.now() - st.mtimeMs < 3600_000) continue;
-      const state = await queue.getJobState(name);
+      const state = await queue.getJobState(jobIdOfFolder(name));
       if (state === 'completed' || state === 'failed' || state === 'unknown') {
         await rm(path, { recursive: true, force: true });
-        log.info({ jobId: name, state }, 'removed a stale work folder');
+        log.info({ jobId: jobIdOfFolder(name), state }, 'removed a stale work folder');
       }
     }
   } catch (e) {
