@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probeMedia } from '../common/ffmpeg.js';
+import { MIN_DURATION_SEC } from '../common/media-gate.js';
 import type { Logger } from '../common/logger.js';
 import { CONTRACT_VERSION, type InputRef, type JobData, type JobResult, type OverlayRecord, type Stage } from './contract.js';
 import type { Deliver, Deliverable } from './stages/deliver.js';
@@ -81,7 +82,11 @@ export async function runPipeline(run: PipelineRun): Promise<JobResult> {
   async function fetchOne(ref: InputRef, dest: string, l: Logger): Promise<LocalMedia> {
     const path = await deps.resolveInput(ref, dest, { signal, log: l });
     // Refuse what the engine or the renderer cannot use before spending minutes on it (typed MediaError).
-    const info = await probeMedia(path, { maxBytes: deps.settings.maxInputBytes, maxDurationSec: deps.settings.maxDurationSec }, { signal });
+    const info = await probeMedia(
+      path,
+      { maxBytes: deps.settings.maxInputBytes, maxDurationSec: deps.settings.maxDurationSec, minDurationSec: MIN_DURATION_SEC },
+      { signal },
+    );
     return {
       path,
       sizeBytes: info.sizeBytes,
@@ -104,6 +109,7 @@ export async function runPipeline(run: PipelineRun): Promise<JobResult> {
     progress.update('overlay', 0);
     const outcome = await deps.produceOverlay({
       input: inputs.head.path,
+      durationSec: inputs.head.durationSec,
       outDir: join(workDir, 'overlay'),
       options: engineOptionsFor(data, deps.settings),
       engine: data.options.engine,

@@ -1,5 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { CancelledError } from '../../common/errors.js';
+import { CancelledError, TimeoutError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { shouldFallBackToCpu, GpuWorkerError, type GpuWorkerClient } from '../../gpu-worker/client/index.js';
 import type { OverlayOptionsInput } from '../../gpu-worker/engine/options.js';
@@ -30,6 +30,8 @@ export async function loadCpuEngine(): Promise<CpuEngine> {
 
 export interface OverlayRequest {
   input: string;
+  /** The head video's probed length: sets the CPU engine's deadline. */
+  durationSec?: number;
   outDir: string;
   options: OverlayOptionsInput;
   engine: EngineChoice;
@@ -55,6 +57,8 @@ export interface OverlayProducerOptions {
   cpu?: () => Promise<CpuEngine>;
   /** The engine the CPU runs for `quality` jobs (PIPELINE_CPU_QUALITY_ENGINE; default fast). */
   cpuQualityEngine?: EngineChoice;
+  /** How long the CPU engine may run on a video (default cpuDeadlineMs). */
+  cpuDeadline?: (durationSec: number, engine: EngineChoice) => number;
 }
 
 export type OverlayProducer = (req: OverlayRequest) => Promise<OverlayOutcome>;
@@ -64,12 +68,25 @@ export function createOverlayProducer(o: OverlayProducerOptions): OverlayProduce
   const getCpu = () => (cpuEngine ??= (o.cpu ?? loadCpuEngine)());
 
   async function runCpu(req: OverlayRequest, mode: ProcessingMode, fallbackReason: string | null): Promise<OverlayOutcome> {
+    const ran: EngineChoice = req.engine === 'quality' ? (o.cpuQualityEngine ?? 'fast') : req.engine;
+    const deadlineMs = (o.cpuDeadline ?? cpuDeadlineMs)(req.durationSec ?? 0, ran);
+    const deadline = AbortSignal.timeout(deadlineMs);
+    try {
+      return await runCpuEngine({ ...req, signal: AbortSignal.any([req.signal, deadline]) }, mode, fallbackReason, ran);
+    } catch (e) {
+      if (deadline.aborted && !req.signal.aborted) {
+        throw new TimeoutError(`the CPU engine ran past its deadline of ${deadlineMs} ms for a ${req.durationSec ?? '?'} s video`, deadlineMs);
+      }
+      throw e;
+    }
+  }
+
+  async function runCpuEngine(req: OverlayRequest, mode: ProcessingMode, fallbackReason: string | null, ran: EngineChoice): Promise<OverlayOutcome> {
     const engine = await getCpu();
     // Whatever a failed GPU attempt left behind must not be mistaken for CPU output.
     await rm(req.outDir, { recursive: true, force: true });
     await mkdir(req.outDir, { recursive: true });
     // ISNet on a CPU is ~2 s per frame: unless the operator allows it, the fast model stands in and the record says so.
-    const ran: EngineChoice = req.engine === 'quality' ? (o.cpuQualityEngine ?? 'fast') : req.engine;
     if (ran !== req.engine) req.log.warn({ requested: req.engine, ran }, 'quality engine asked for on the CPU; running the fast engine');
     const result = await engine.renderOverlay(req.input, req.outDir, engine.parseOverlayOptions({ ...req.options, engine: ran }), {
       signal: req.signal,
@@ -134,11 +151,29 @@ export function createOverlayProducer(o: OverlayProducerOptions): OverlayProduce
         throw media ?? e;
       }
       const err = e as GpuWorkerError;
+      if (ranOutOfTimeOnGpu(err)) {
+        // The GPU worked on this video until its limit: the CPU, ~10× slower, would only burn an hour on it.
+        throw new PipelineError('gpu_unavailable', `the GPU worker ran past its time on this video (${err.reason}); not retried on the CPU`, false, { cause: err });
+      }
       const reason = `${err.kind}:${err.reason}`;
       req.log.warn({ reason, status: err.details.status }, `gpu worker failed (${err.message}); falling back to the CPU engine`);
       return runCpu(req, mode, reason);
     }
   };
+}
+
+/** The GPU worker's own job timeout, or the client's deadline: the video took the GPU too long, not a dead GPU. */
+function ranOutOfTimeOnGpu(e: GpuWorkerError): boolean {
+  return e.details.code === 'timeout' || e.reason === 'deadline';
+}
+
+/** Fixed start-up allowance plus real-time factors, measured on 2 cores: fast ≈ 1× real time, ISNet ≈ 70×. */
+const CPU_DEADLINE_BASE_MS = 120_000;
+const CPU_MS_PER_VIDEO_SECOND: Record<EngineChoice, number> = { fast: 10_000, quality: 150_000 };
+
+/** How long the CPU engine may run on a video before the attempt fails (a runaway decode cannot hold a worker). */
+export function cpuDeadlineMs(durationSec: number, engine: EngineChoice): number {
+  return CPU_DEADLINE_BASE_MS + Math.ceil(Math.max(durationSec, 1) * CPU_MS_PER_VIDEO_SECOND[engine]);
 }
 
 function asGpuOnlyFailure(e: unknown, signal: AbortSignal): unknown {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { Api, GrammyError } from 'grammy';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, MediaError } from '../../common/errors.js';
+import { CancelledError, MediaError, TimeoutError } from '../../common/errors.js';
 import { runFfmpeg } from '../../common/ffmpeg.js';
 import { logger } from '../../common/logger.js';
 import { GpuWorkerError, type GpuWorkerClient } from '../../gpu-worker/client/index.js';
@@ -15,7 +15,7 @@ import { classifyError } from '../classify.js';
 import { parseJobData, type JobData } from '../contract.js';
 import { isPipelineError, PipelineError } from '../failures.js';
 import { createTelegramDelivery } from './deliver.js';
-import { createOverlayProducer, type CpuEngine, type OverlayRequest } from './overlay.js';
+import { cpuDeadlineMs, createOverlayProducer, type CpuEngine, type OverlayRequest } from './overlay.js';
 import { downloadTelegramInput } from './telegram-input.js';
 
 const TOKEN = '4242:stage-test-SECRET-token';
@@ -198,6 +198,40 @@ describe('overlay path selection', () => {
     expect(err).toBeInstanceOf(MediaError);
     expect((err as MediaError).code).toBe('no_person');
     expect(calls).toEqual(['gpu']);
+  });
+
+  it('auto: a GPU that ran out of time on this video is not retried on the CPU (nor is the job)', async () => {
+    for (const tooLong of [
+      new GpuWorkerError('unavailable', 'job_failed', 'ran past the limit', { code: 'timeout' }),
+      new GpuWorkerError('unavailable', 'deadline', 'did not finish within the deadline'),
+    ]) {
+      calls.length = 0;
+      const err = await createOverlayProducer({ mode: async () => 'auto', gpu: gpuFailing(tooLong), cpu: async () => fakeCpu })(req()).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'gpu_unavailable', retryable: false });
+      expect(calls).toEqual(['gpu']);
+    }
+  });
+
+  it('the CPU engine runs under a deadline: a run past it fails the attempt as a timeout, not a cancel', async () => {
+    const hanging: CpuEngine = {
+      parseOverlayOptions: fakeCpu.parseOverlayOptions,
+      renderOverlay: (_i, _o, _opts, hooks) =>
+        new Promise((_, reject) => hooks?.signal?.addEventListener('abort', () => reject(new CancelledError()), { once: true })),
+    };
+    const asked: Array<[number, string]> = [];
+    const t0 = performance.now();
+    const err = await createOverlayProducer({
+      mode: async () => 'cpu',
+      gpu: null,
+      cpu: async () => hanging,
+      cpuDeadline: (sec, engine) => (asked.push([sec, engine]), 300),
+    })({ ...req(), durationSec: 7 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(classifyError(err).failure.code).toBe('internal');
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(asked).toEqual([[7, 'fast']]);
+    expect(cpuDeadlineMs(10, 'fast')).toBeLessThan(cpuDeadlineMs(10, 'quality'));
+    expect(cpuDeadlineMs(180, 'fast')).toBeGreaterThan(180_000);
   });
 
   it('gpu: never the CPU; unavailable is retryable, misconfiguration is not', async () => {
