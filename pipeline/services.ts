@@ -66,7 +66,14 @@ export async function openRenderer(cfg: ShotstackConfig, o: { dataDir?: string; 
   const client = createShotstackClient({ ...clientOptionsFromConfig({ ...cfg, SHOTSTACK_API_URL: local.url }), pollIntervalMs: 250, logger: o.logger });
   o.logger.info({ url: local.url }, 'no SHOTSTACK_API_KEY: rendering with the local Shotstack-compatible renderer in this process');
   return {
-    renderer: { client, id: local.url, isLocal: true, lumaPolarity: cfg.SHOTSTACK_LUMA_POLARITY },
+    renderer: {
+      client,
+      id: local.url,
+      isLocal: true,
+      lumaPolarity: cfg.SHOTSTACK_LUMA_POLARITY,
+      // In-process: users' videos leave this machine's disk as soon as the job has its file.
+      discardRender: (id) => local.discardRender(id),
+    },
     close: () => local.close(),
   };
 }

@@ -152,7 +152,7 @@ export async function startHarness(name: string): Promise<Harness> {
           uploadLimitBytes: 50 * 1024 * 1024,
           downloadTimeoutMs: 30_000,
         },
-        renderer: { client, id: shotstack.url, isLocal: true, lumaPolarity: 'white-visible' },
+        renderer: { client, id: shotstack.url, isLocal: true, lumaPolarity: 'white-visible', discardRender: (id) => shotstack.discardRender(id) },
         settings: TEST_SETTINGS,
         allowLocalInputs: true,
         lockDurationMs: 30_000,

@@ -27,7 +27,9 @@ export {
   usesLocalRenderer,
 } from './config.js';
 export type { ShotstackConfig } from './config.js';
-export { startLocalShotstack } from './local/server.js';
+export { DEFAULT_RETENTION_MS, startLocalShotstack } from './local/server.js';
+export { DEFAULT_LIMITS } from './local/limits.js';
+export type { LocalLimits } from './local/limits.js';
 export type { LocalShotstack, LocalShotstackOptions, RequestLogEntry } from './local/server.js';
 export type { FaultResponse, FaultRoute, LocalFaults } from './local/faults.js';
 export type * from './types.js';

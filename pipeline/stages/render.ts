@@ -21,6 +21,12 @@ export interface Renderer {
   /** True for the local renderer: its file URLs are not reachable by users, so no "download link" fallback. */
   isLocal: boolean;
   lumaPolarity: LumaPolarity;
+  /**
+   * Deletes a render and the sources it was made from once its file is downloaded: the in-process local renderer's
+   * `discardRender`, so users' videos do not stay on this machine. Unset for Shotstack (its copy backs the
+   * download link a user may be sent).
+   */
+  discardRender?: (renderId: string) => Promise<void>;
 }
 
 /** Status → share of the render stage done (unknown statuses keep the last value). */
@@ -131,6 +137,7 @@ export async function awaitAndDownload(
     }
     throw e;
   }
+  await discardQuietly(renderer, renderId, ctx.log);
   ctx.onProgress(1);
   const info = await probeMedia(dest);
   return {
@@ -141,4 +148,13 @@ export async function awaitAndDownload(
     width: info.video?.width ?? 0,
     height: info.video?.height ?? 0,
   };
+}
+
+/** Cleanup is best effort: the job has its file; a render left behind is removed by the renderer's retention. */
+async function discardQuietly(renderer: Renderer, renderId: string, log: Logger): Promise<void> {
+  try {
+    await renderer.discardRender?.(renderId);
+  } catch (e) {
+    log.warn({ renderId, err: (e as Error).message }, 'could not discard the render and its sources');
+  }
 }

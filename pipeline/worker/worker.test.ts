@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -70,6 +71,8 @@ describe.skipIf(!hasSharedMedia)('pipeline worker end to end', () => {
     expect(result.delivered).toMatchObject({ method: 'sendVideo' });
     expect(result.resumed).toEqual([]);
     for (const stage of ['fetch', 'overlay', 'render', 'deliver'] as const) expect(result.timingsMs[stage]).toBeGreaterThanOrEqual(0);
+    // The in-process renderer keeps no copy of the user's videos once the job has its file.
+    for (const sub of ['sources', 'renders']) expect(await readdir(join(h.shotstack.dataDir, sub)).catch(() => [])).toEqual([]);
 
     // Exactly one video, in the right chat, replying to the request.
     const sent = h.tg.sentFiles.filter((f) => f.chatId === job.data.chatId);

@@ -1,4 +1,6 @@
+import { gatedInput } from '../../common/media-gate.js';
 import type { LumaPolarity } from '../types.js';
+import { ASSET_DEMUXERS } from './asset-formats.js';
 import type { AssetInfo, Box, PlannedClip, RenderPlan } from './plan.js';
 import { shapeSourceChain } from './shape.js';
 
@@ -7,6 +9,10 @@ import { shapeSourceChain } from './shape.js';
  * needed part is decoded), each clip scaled/cropped to its box, luma mattes merged as alpha, everything
  * overlaid bottom-up on a background colour, audio mixed with each clip's volume and start delay. Shape assets
  * are drawn inside the graph (no input file; see shape.ts) and overlaid the same way.
+ *
+ * Every asset is opened through the media gate (allowed demuxers only, plain files only), as it was probed: the
+ * probe and this run must agree on what the file is, or a file could pass the probe as one format and be
+ * decoded as another.
  *
  * Speed choices for a 2-core box: clips are scaled to their on-screen size BEFORE masking and overlaying (a
  * 0.35 bubble is ~8× fewer pixels to process), x264 `veryfast`, `-threads 2`.
@@ -43,7 +49,7 @@ export function buildRenderArgs(
   const addInput = (src: string, trim: number, length: number): number => {
     const info = infoOf(src);
     if (info.alphaDecoder) inputs.push('-c:v', info.alphaDecoder);
-    inputs.push('-ss', seconds(trim), '-t', seconds(length), '-i', fileOf(src));
+    inputs.push('-ss', seconds(trim), '-t', seconds(length), ...gatedInput(fileOf(src), { demuxers: ASSET_DEMUXERS }));
     return inputCount++;
   };
   // Timestamps restart at 0 and the frame rate is forced, so every layer lines up frame by frame.

@@ -6,7 +6,9 @@ import { startLocalShotstack } from './server.js';
 /**
  * `npm run shotstack:local`: the local Shotstack-compatible renderer on SHOTSTACK_LOCAL_PORT (default 4550).
  * Files live in SHOTSTACK_LOCAL_DATA_DIR (default ./tmp/shotstack-local, git-ignored) so renders survive restarts
- * of the client, not of this process (ids are kept in memory).
+ * of the client, not of this process (ids are kept in memory): what a previous run left there is removed at
+ * start-up, and sources and renders expire after 24 h. Render assets are fetched from public addresses only (no
+ * allow-list here: that option exists for tests), with the default caps (limits.ts).
  */
 const cfg = loadShotstackConfig();
 const server = await startLocalShotstack({

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { probeMedia, runFfmpeg } from '../../common/ffmpeg.js';
 import type { Logger } from '../../common/logger.js';
 import type { Edit, LumaPolarity, RenderStatus } from '../types.js';
+import type { DownloadPolicy } from './asset-download.js';
 import { fetchAssets } from './assets.js';
 import { buildRenderArgs } from './ffmpeg-args.js';
+import { checkPlanLimits, type LocalLimits } from './limits.js';
 import { planRender } from './plan.js';
 
 /**
@@ -21,6 +23,11 @@ export interface RenderJobContext {
   lumaPolarity: LumaPolarity;
   assetTimeoutMs: number;
   renderTimeoutMs: number;
+  /** How assets are downloaded (public addresses only, capped; see asset-download.ts). */
+  download: DownloadPolicy;
+  /** The file behind one of this renderer's own URLs (see LocalStore.ownFile). */
+  ownFile: (src: string) => string | null | undefined;
+  limits: LocalLimits;
   signal: AbortSignal;
   log: Logger;
   setStatus: (status: RenderStatus) => Promise<void>;
@@ -40,19 +47,28 @@ export class InjectedRenderFailure extends Error {
   }
 }
 
+/** Every asset URL of an Edit. Shape assets have no file to fetch: they are drawn by ffmpeg. */
+export function assetSrcs(edit: Edit): string[] {
+  return edit.timeline.tracks.flatMap((t) => t.clips.flatMap((c) => ('src' in c.asset && typeof c.asset.src === 'string' ? [c.asset.src] : [])));
+}
+
 export async function runRenderJob(ctx: RenderJobContext): Promise<RenderJobResult> {
   await mkdir(ctx.workDir, { recursive: true });
   try {
     await ctx.setStatus('fetching');
-    // Shape assets have no file to fetch: they are drawn by ffmpeg.
-    const srcs = ctx.edit.timeline.tracks.flatMap((t) => t.clips.flatMap((c) => ('src' in c.asset && typeof c.asset.src === 'string' ? [c.asset.src] : [])));
-    const assets = await fetchAssets(srcs, join(ctx.workDir, 'assets'), { timeoutMs: ctx.assetTimeoutMs, signal: ctx.signal });
+    const assets = await fetchAssets(assetSrcs(ctx.edit), join(ctx.workDir, 'assets'), {
+      timeoutMs: ctx.assetTimeoutMs,
+      signal: ctx.signal,
+      download: ctx.download,
+      ownFile: ctx.ownFile,
+    });
     const asset = (src: string) => {
       const a = assets.get(src);
       if (!a) throw new Error(`asset ${src} was not fetched`);
       return a;
     };
     const plan = planRender(ctx.edit, (src) => asset(src).info);
+    checkPlanLimits(plan, ctx.limits);
 
     await ctx.setStatus('rendering');
     if (ctx.injectedFailure !== undefined) throw new InjectedRenderFailure(ctx.injectedFailure);

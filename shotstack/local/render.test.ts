@@ -148,7 +148,8 @@ describe('overlay kinds, polarity, timing', () => {
   }
 
   it('renders the same picture with white-transparent polarity and the inverted matte', async () => {
-    const inverted = await startLocalShotstack({ lumaPolarity: 'white-transparent' });
+    // Its assets live on the first renderer, a loopback peer: allowed explicitly (the default is public only).
+    const inverted = await startLocalShotstack({ lumaPolarity: 'white-transparent', assetAddressAllowList: ['127.0.0.1'] });
     try {
       const via = createShotstackClient({ apiUrl: inverted.url, env: 'stage', pollIntervalMs: 20 });
       const overlay: BubbleOverlay = { kind: 'luma', colorSrc: src.color!, matteSrc: src.matte!, invertedMatteSrc: src.matteInverted! };

@@ -1,5 +1,6 @@
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import type { LookupAddress } from 'node:dns';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,9 +11,16 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isMediaError } from '../../common/errors.js';
 import { probeMedia, type MediaInfo } from '../../common/ffmpeg.js';
 import { logger as rootLogger, type Logger } from '../../common/logger.js';
-import type { LumaPolarity, RenderResponseData, SourceResponseAttributes } from '../types.js';
+import type { LumaPolarity, RenderResponseData } from '../types.js';
+import type { DownloadPolicy } from './asset-download.js';
+import { ASSET_DEMUXERS } from './asset-formats.js';
+import { declaredTooLarge, readCapped, saveCapped } from './body.js';
 import { routeOf, takeCounted, takeFaultResponse, takeStall, type FaultResponse, type LocalFaults } from './faults.js';
-import { runRenderJob } from './render-job.js';
+import { DEFAULT_LIMITS, type LocalLimits } from './limits.js';
+import { addressMatcher, isPublicAddress } from './public-address.js';
+import { assetSrcs, runRenderJob } from './render-job.js';
+import { safeEqual } from './safe-equal.js';
+import { LocalStore, type SourceRecord } from './store.js';
 import { validateEdit, validationErrorBody } from './validation.js';
 
 /**
@@ -26,6 +34,12 @@ import { validateEdit, validationErrorBody } from './validation.js';
  *   GET  /edit/{env}/render/{id}         → queued → fetching → rendering → saving → done | failed
  *   GET  /serve/{env}/assets/render/{id} → the hosted copy of a finished render (Serve API)
  *   GET  /assets/sources/{id}/{file}, /assets/renders/{id}.mp4 → the files
+ *
+ * Whoever can reach it chooses the Edits it renders and the files it stores, so it defends itself: assets come
+ * from its own store or from public http(s) addresses only, every redirect hop checked (asset-download.ts);
+ * every file is opened through the media gate (asset-formats.ts); bodies, uploads, downloads and timelines are
+ * capped (limits.ts); signatures and keys are compared in constant time (safe-equal.ts); files are removed
+ * after a retention period, at start-up and on request (store.ts).
  */
 export interface LocalShotstackOptions {
   /** 0 (default) picks a free port. */
@@ -44,6 +58,22 @@ export interface LocalShotstackOptions {
   renderTimeoutMs?: number;
   /** Lifetime of signed upload URLs (Shotstack: 1 h). */
   uploadUrlTtlMs?: number;
+  /** Caps on bodies, uploads, asset downloads and timelines; each one defaults to DEFAULT_LIMITS (limits.ts). */
+  limits?: Partial<LocalLimits>;
+  /**
+   * Addresses or CIDR ranges (`127.0.0.1`, `10.0.0.0/8`) render assets may be downloaded from although they are
+   * not public. For tests that serve assets on loopback; default none: assets come from public addresses only.
+   * (This renderer's own URLs are always read from its store, not downloaded.)
+   */
+  assetAddressAllowList?: readonly string[];
+  /** Test seam: resolves asset host names to every address (default dns.lookup with all: true). */
+  resolveAssetHost?: (host: string) => Promise<LookupAddress[]>;
+  /** How long sources and renders are kept (default 24 h, the lifetime of Shotstack's render URLs). */
+  retentionMs?: number;
+  /** How often expired files are swept (default 10 min, or retentionMs / 2 when shorter). */
+  sweepIntervalMs?: number;
+  /** Test seam: the clock retention reads (epoch ms; default Date.now). */
+  now?: () => number;
   logger?: Logger;
 }
 
@@ -67,37 +97,44 @@ export interface LocalShotstack {
   clearFaults(): void;
   /** Every request received, in order (for asserting retries, headers, the key-less PUT). */
   requests: RequestLogEntry[];
+  /**
+   * Deletes an ended render (file and record) and the ingested sources its Edit used, at once. For the
+   * in-process user (the pipeline without a Shotstack key) right after it has downloaded the result.
+   */
+  discardRender(renderId: string): Promise<void>;
+  /** Removes expired sources and renders now (it also runs every sweepIntervalMs). */
+  sweepExpired(): Promise<void>;
   close(): Promise<void>;
 }
 
-interface SourceRecord {
-  attributes: SourceResponseAttributes;
-  file?: string;
-  fileName?: string;
-}
-
-const MAX_EDIT_BYTES = 5 * 1024 * 1024;
 const OWNER = 'local';
+export const DEFAULT_RETENTION_MS = 24 * 60 * 60_000;
+const MAX_SWEEP_INTERVAL_MS = 10 * 60_000;
 
 export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Promise<LocalShotstack> {
   const log = (opts.logger ?? rootLogger).child({ component: 'local-shotstack' });
   const host = opts.host ?? '127.0.0.1';
   const ownsDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'local-shotstack-')));
-  const sourcesDir = join(dataDir, 'sources');
-  const rendersDir = join(dataDir, 'renders');
-  const workRoot = join(dataDir, 'work');
-  await Promise.all([sourcesDir, rendersDir, workRoot].map((d) => mkdir(d, { recursive: true })));
+  const limits: LocalLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+  const clock = opts.now ?? Date.now;
+  const store = new LocalStore({ dataDir, retentionMs, now: clock });
+  const leftovers = await store.open();
+  const { sources, renders, rendersDir, workRoot } = store;
+  const download = downloadPolicy(opts, limits);
 
   const signingKey = randomBytes(32);
   const faults: LocalFaults = opts.faults ?? {};
-  const sources = new Map<string, SourceRecord>();
-  const renders = new Map<string, RenderResponseData>();
   const requests: RequestLogEntry[] = [];
   const shutdown = new AbortController();
   // One render at a time: the machine has 2 cores and ffmpeg uses both.
   let renderQueue: Promise<void> = Promise.resolve();
   let publicUrl = '';
+  const sweep = async () => {
+    const removed = await store.sweepExpired();
+    if (removed) log.info({ removed }, 'removed expired sources and renders');
+  };
   const pending = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>) => {
     pending.add(p);
@@ -111,10 +148,7 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
   function authorised(req: IncomingMessage): boolean {
     if (!opts.apiKey) return true;
     const given = req.headers['x-api-key'];
-    if (typeof given !== 'string') return false;
-    const a = Buffer.from(given);
-    const b = Buffer.from(opts.apiKey);
-    return a.length === b.length && timingSafeEqual(a, b);
+    return typeof given === 'string' && safeEqual(given, opts.apiKey);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -168,25 +202,31 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     }
     if (method === 'GET' && (m = path.match(/^\/assets\/renders\/([0-9a-f-]+)\.mp4$/))) {
       const render = renders.get(m[1]!);
-      if (render?.status !== 'done') return sendJson(res, 404, { message: 'Not Found' });
-      return sendFile(res, join(rendersDir, `${m[1]}.mp4`));
+      if (render?.data.status !== 'done') return sendJson(res, 404, { message: 'Not Found' });
+      return sendFile(res, store.renderFile(m[1]!));
     }
     await drain(req);
     return sendJson(res, 404, { message: 'Not Found' });
   }
 
   async function submitRender(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = declaredTooLarge(req, limits.maxEditBytes) ? null : await readCapped(req, limits.maxEditBytes);
+    if (!raw) {
+      const detail = { message: `"body" must be at most ${limits.maxEditBytes} bytes`, path: [], type: 'local.limit' };
+      // The rest of the body is left unread: closing the connection is cheaper than draining it.
+      return sendJson(res, 400, validationErrorBody([detail]), { connection: 'close' });
+    }
     let body: unknown;
     try {
-      body = JSON.parse((await readBody(req, MAX_EDIT_BYTES)).toString('utf8'));
+      body = JSON.parse(raw.toString('utf8'));
     } catch (e) {
       return sendJson(res, 400, validationErrorBody([{ message: `"body" ${(e as Error).message}`, path: [], type: 'body.invalid' }]));
     }
-    const check = validateEdit(body);
+    const check = validateEdit(body, limits);
     if (!check.ok) return sendJson(res, 400, validationErrorBody(check.details));
     const id = randomUUID();
     const record: RenderResponseData = { id, owner: OWNER, plan: 'local', status: 'queued', created: now() };
-    renders.set(id, record);
+    renders.set(id, { data: record, sourceIds: store.ownSourceIds(assetSrcs(check.edit)) });
     const injectedFailure = takeCounted(faults.failRenders)?.message;
     const hold = async () => {
       if (faults.statusHoldMs) await delay(faults.statusHoldMs);
@@ -203,6 +243,9 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
           lumaPolarity: opts.lumaPolarity ?? 'white-visible',
           assetTimeoutMs: opts.assetTimeoutMs ?? 5 * 60_000,
           renderTimeoutMs: opts.renderTimeoutMs ?? 30 * 60_000,
+          download,
+          ownFile: (src) => store.ownFile(src),
+          limits,
           signal: shutdown.signal,
           log,
           injectedFailure,
@@ -223,19 +266,20 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
         record.error = (e as Error).message;
         log.warn({ renderId: id, err: (e as Error).message }, 'local render failed');
       }
+      store.markEnded(id);
     };
     renderQueue = track(renderQueue.then(execute));
     sendJson(res, 201, { success: true, message: 'Created', response: { message: 'Render Successfully Queued', id } });
   }
 
   function getRender(res: ServerResponse, id: string): void {
-    const record = renders.get(id);
+    const record = renders.get(id)?.data;
     if (!record) return sendJson(res, 404, { success: false, message: 'Not Found', response: `Render ${id} not found` });
     sendJson(res, 200, { success: true, message: 'OK', response: { ...record, updated: now() } });
   }
 
   function getHostedAssets(res: ServerResponse, renderId: string): void {
-    const record = renders.get(renderId);
+    const record = renders.get(renderId)?.data;
     if (record?.status !== 'done') return sendJson(res, 404, { message: 'Not Found' });
     const attributes = {
       id: renderId,
@@ -255,7 +299,7 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     void drain(req);
     const id = randomUUID();
     const expires = Date.now() + (opts.uploadUrlTtlMs ?? 60 * 60_000);
-    sources.set(id, { attributes: { id, owner: OWNER, status: 'queued', created: now(), updated: now() } });
+    sources.set(id, { attributes: { id, owner: OWNER, status: 'queued', created: now(), updated: now() }, createdMs: clock() });
     const signed = `${publicUrl}/upload/${id}?expires=${expires}&signature=${sign(id, expires)}`;
     log.debug({ sourceId: id, env }, 'upload slot created');
     sendJson(res, 200, { data: { type: 'upload', id, attributes: { id, url: signed, expires: new Date(expires).toISOString() } } });
@@ -271,18 +315,22 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     const source = sources.get(id);
     const expires = Number(url.searchParams.get('expires'));
     const signature = url.searchParams.get('signature') ?? '';
-    const valid = source && Number.isFinite(expires) && signature === sign(id, expires);
+    const valid = source && Number.isFinite(expires) && safeEqual(signature, sign(id, expires));
     if (!valid || Date.now() > expires) {
       await drain(req);
       res.writeHead(403, { 'content-type': 'application/xml' });
       res.end(`<Error><Code>AccessDenied</Code><Message>${valid ? 'Request has expired' : 'Signature does not match'}</Message></Error>`);
       return;
     }
-    const dir = join(sourcesDir, id);
+    if (declaredTooLarge(req, limits.maxUploadBytes)) return refuseTooLarge(res);
+    const dir = store.sourceDir(id);
     await mkdir(dir, { recursive: true });
     const partial = join(dir, 'upload.part');
-    await pipeline(req, createWriteStream(partial));
-    const size = (await stat(partial)).size;
+    const size = await saveCapped(req, partial, limits.maxUploadBytes);
+    if (size === null) {
+      await rm(dir, { recursive: true, force: true });
+      return refuseTooLarge(res);
+    }
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared !== size) {
       return sendXml(res, 400, `<Error><Code>IncompleteBody</Code><Message>Got ${size} of ${declared} bytes</Message></Error>`);
@@ -290,6 +338,12 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     res.writeHead(200, { etag: `"${id}"` });
     res.end();
     track(importSource(source, partial, size));
+  }
+
+  /** S3's answer to an upload over its size limit; the connection is closed rather than the rest read. */
+  function refuseTooLarge(res: ServerResponse): void {
+    const xml = `<Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed size</Message><MaxSizeAllowed>${limits.maxUploadBytes}</MaxSizeAllowed></Error>`;
+    sendXml(res, 400, xml, { connection: 'close' });
   }
 
   /** What Shotstack does after an upload: inspect the file, store it under a public URL, mark it ready. */
@@ -300,17 +354,20 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     let media: MediaInfo | null = null;
     let failed = size === 0;
     try {
-      media = await probeMedia(partial);
+      // Through the same gate as render assets: a source is only ever useful as one.
+      media = await probeMedia(partial, { demuxers: ASSET_DEMUXERS, maxBytes: limits.maxUploadBytes });
     } catch (e) {
-      // Audio-only files are fine sources; files ffmpeg cannot read at all are not.
+      // Audio-only files (in an allowed container) are fine sources; files the gate refuses are not.
       if (!isMediaError(e) || e.code !== 'no_video_stream') failed = true;
     }
     if (failed || injected) {
+      // Nothing will ever read a failed upload: keep the record (its status), not the bytes.
+      await rm(store.sourceDir(a.id), { recursive: true, force: true });
       Object.assign(a, { status: injected?.status ?? 'failed', updated: now() });
       return;
     }
     const fileName = `source.${extensionOf(media)}`;
-    const file = join(sourcesDir, a.id, fileName);
+    const file = join(store.sourceDir(a.id), fileName);
     await rename(partial, file);
     source.file = file;
     source.fileName = fileName;
@@ -336,6 +393,15 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
   });
   const port = (server.address() as AddressInfo).port;
   publicUrl = (opts.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, '');
+  store.publicUrl = publicUrl;
+  await store.removeLeftovers(leftovers);
+  if (leftovers.length) log.info({ dataDir, removed: leftovers.length }, 'removed files a previous local renderer left behind');
+  const sweepTimer = setInterval(
+    () => void sweep().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'retention sweep failed')),
+    opts.sweepIntervalMs ?? Math.max(1000, Math.min(MAX_SWEEP_INTERVAL_MS, retentionMs / 2)),
+  );
+  // The sweep must not keep a process (a test, a CLI run) alive on its own.
+  sweepTimer.unref();
   log.info({ url: publicUrl, dataDir }, 'local Shotstack renderer listening');
 
   return {
@@ -350,7 +416,10 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     clearFaults() {
       for (const k of Object.keys(faults)) delete faults[k as keyof LocalFaults];
     },
+    discardRender: (renderId) => store.discardRender(renderId),
+    sweepExpired: sweep,
     async close() {
+      clearInterval(sweepTimer);
       shutdown.abort();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -369,8 +438,9 @@ function extensionOf(media: MediaInfo | null): string {
   if (format.includes('mov') || format.includes('mp4')) {
     return media.video && ['qtrle', 'prores', 'png'].includes(media.video.codec) ? 'mov' : 'mp4';
   }
-  if (format.includes('mp3')) return 'mp3';
-  if (format.includes('image2') || format.includes('png_pipe')) return 'png';
+  if (format.includes('png_pipe')) return 'png';
+  if (format.includes('jpeg_pipe')) return 'jpg';
+  if (format.includes('webp_pipe')) return 'webp';
   return 'bin';
 }
 
@@ -378,8 +448,9 @@ const CONTENT_TYPES: Record<string, string> = {
   mp4: 'video/mp4',
   mov: 'video/quicktime',
   webm: 'video/webm',
-  mp3: 'audio/mpeg',
   png: 'image/png',
+  jpg: 'image/jpeg',
+  webp: 'image/webp',
 };
 
 async function sendFile(res: ServerResponse, file: string): Promise<void> {
@@ -395,8 +466,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-function sendXml(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/xml' });
+function sendXml(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/xml', ...headers });
   res.end(body);
 }
 
@@ -419,13 +490,13 @@ async function drain(req: IncomingMessage): Promise<void> {
   });
 }
 
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new Error(`must be at most ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/** Public addresses only, unless a test allow-lists some; see asset-download.ts. */
+function downloadPolicy(opts: LocalShotstackOptions, limits: LocalLimits): DownloadPolicy {
+  const allowListed = addressMatcher(opts.assetAddressAllowList ?? []);
+  return {
+    maxBytes: limits.maxAssetBytes,
+    maxRedirects: limits.maxRedirects,
+    addressAllowed: (ip) => isPublicAddress(ip) || allowListed(ip),
+    ...(opts.resolveAssetHost ? { resolveHost: opts.resolveAssetHost } : {}),
+  };
 }

@@ -1,5 +1,6 @@
 import { editSchema } from '@shotstack/schemas/zod';
 import type { Edit } from '../types.js';
+import { DEFAULT_LIMITS, editLimitProblems, type LocalLimits } from './limits.js';
 import { shapeAssetProblems } from './shape.js';
 
 /**
@@ -7,7 +8,8 @@ import { shapeAssetProblems } from './shape.js';
  * `{success: false, message: "Bad Request", response: {error: {name: "ValidationError", details: [...]}}}`
  * (Joi-style details: message, path, type). Two layers:
  * 1. the official zod schema — anything the real API would reject;
- * 2. the subset this renderer implements — what the bubble builder emits, and nothing it would render wrongly.
+ * 2. the subset this renderer implements — what the bubble builder emits, and nothing it would render wrongly;
+ * 3. the caps on what one render may cost (limits.ts).
  */
 export interface ValidationDetail {
   message: string;
@@ -69,7 +71,7 @@ export type EditCheck = { ok: true; edit: Edit } | { ok: false; details: Validat
  * Validates a request body. On success returns the schema's parsed Edit (numeric strings coerced the way the
  * schema coerces them), which is what the renderer plans from.
  */
-export function validateEdit(body: unknown): EditCheck {
+export function validateEdit(body: unknown, limits: LocalLimits = DEFAULT_LIMITS): EditCheck {
   const parsed = editSchema.safeParse(body);
   if (!parsed.success) {
     return {
@@ -80,8 +82,9 @@ export function validateEdit(body: unknown): EditCheck {
       }),
     };
   }
-  const details = checkSubset(parsed.data as Record<string, any>);
-  return details.length ? { ok: false, details } : { ok: true, edit: parsed.data as unknown as Edit };
+  const edit = parsed.data as unknown as Edit;
+  const details = [...checkSubset(parsed.data as Record<string, any>), ...editLimitProblems(edit, limits)];
+  return details.length ? { ok: false, details } : { ok: true, edit };
 }
 
 function checkSubset(edit: Record<string, any>): ValidationDetail[] {
