@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, MediaError } from '../../common/errors.js';
 import { hasSharedMedia, media, probeStreams, SKIP_NO_MEDIA } from '../../testing/media.js';
 import { parseOverlayOptions, renderOverlay } from '../engine/index.js';
-import type { HealthBody } from '../server/api.js';
+import type { HealthBody, JobStatusBody, ResultFileInfo } from '../server/api.js';
 import type { GpuWorkerServer } from '../server/server.js';
 import {
   AUTH,
@@ -108,6 +108,177 @@ describe('client against a worker that keeps losing the job', () => {
     expect(submits).toBe(2);
     expect(shouldFallBackToCpu(err)).toBe(true);
     await rm(parent, { recursive: true, force: true });
+  });
+});
+
+describe('the worker URL is checked when the client is created', () => {
+  const create = (url: string) => () => createGpuWorkerClient({ url, token: TOKEN });
+
+  it('accepts https:, and plain http: only to a loopback host', () => {
+    for (const url of [
+      'https://ws--bubblecast-gpu-worker.modal.run',
+      'https://endpoint.api.runpod.ai/',
+      'http://127.0.0.1:8080',
+      'http://127.8.9.10:8080/prefix/',
+      'http://localhost:8080',
+      'http://[::1]:8080',
+    ]) {
+      expect(create(url), url).not.toThrow();
+    }
+  });
+
+  it('refuses http: to any other host, other protocols, credentials in the URL and non-URLs, naming the rule', () => {
+    for (const url of [
+      'http://gpu.example.com',
+      'http://10.0.0.5:8080',
+      'http://localhost.example.com',
+      'http://127.0.0.1.nip.io',
+      'http://[::ffff:127.0.0.1]',
+      'ftp://gpu.example.com',
+    ]) {
+      expect(create(url), url).toThrow(/must use https: \(plain http: only for a loopback host/);
+    }
+    expect(create('https://user:secret@gpu.example.com')).toThrow(/must not carry credentials/);
+    expect(create('gpu.example.com')).toThrow(/not a valid URL/);
+  });
+});
+
+/**
+ * A stand-in worker that accepts one job and reports it done with `files`, and a second loopback server that
+ * records whatever reaches it (it must never see the token).
+ */
+describe('result downloads stay on the worker and within size', () => {
+  let worker: Server;
+  let workerUrl: string;
+  let elsewhere: Server;
+  let elsewhereUrl: string;
+  let files: ResultFileInfo[] = [];
+  let serveFile: (req: IncomingMessage, res: ServerResponse) => void = (_, res) => void res.writeHead(404).end();
+  const fileRequests: string[] = [];
+  const reachedElsewhere: Array<{ url?: string; authorization?: string }> = [];
+  let connectionsElsewhere = 0;
+  let tmp: string;
+  let input: string;
+
+  const json = (res: ServerResponse, status: number, body: unknown) =>
+    void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const doneStatus = (): JobStatusBody => ({
+    id: 'job-1',
+    state: 'done',
+    progress: 1,
+    fps: 10,
+    framesDone: 1,
+    totalFrames: 1,
+    engine: 'fast',
+    provider: 'cpu',
+    createdAt: new Date().toISOString(),
+    startedAt: new Date().toISOString(),
+    finishedAt: new Date().toISOString(),
+    timings: { receiveMs: 1, probeMs: 1, queuedMs: 0, runMs: 1, perFrame: null },
+    result: { files, frames: 1, durationSec: 0.04, width: 64, height: 64, throughputFps: 10, personCoverage: 1 },
+    error: null,
+  });
+  const listen = async (s: Server) => {
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  };
+  let outDir = '';
+  let runs = 0;
+  /** One job against the stand-in, into a fresh folder (`outDir`). The deadline keeps a client that never stops short. */
+  const run = (o: Partial<GpuWorkerClientOptions> = {}) => {
+    outDir = join(tmp, `out${++runs}`);
+    return createGpuWorkerClient({ url: workerUrl, token: TOKEN, deadlineMs: 10_000, ...o }).process(input, SMALL, { outDir });
+  };
+
+  beforeAll(async () => {
+    tmp = await tempParent('bubblecast-gpu-worker-client-downloads-');
+    input = join(tmp, 'input.mp4');
+    await writeFile(input, Buffer.alloc(1000, 1));
+    worker = createServer((req, res) => {
+      req.resume();
+      if (req.method === 'POST') return json(res, 202, { id: 'job-1', state: 'queued', statusUrl: '/v1/jobs/job-1' });
+      if (req.method === 'DELETE') return json(res, 200, doneStatus());
+      if (req.url?.startsWith('/v1/jobs/job-1?')) return json(res, 200, doneStatus());
+      fileRequests.push(req.url ?? '');
+      serveFile(req, res);
+    });
+    workerUrl = await listen(worker);
+    elsewhere = createServer((req, res) => {
+      reachedElsewhere.push({ url: req.url, authorization: req.headers.authorization });
+      res.writeHead(200).end('x'.repeat(10));
+    });
+    elsewhere.on('connection', () => connectionsElsewhere++);
+    elsewhereUrl = await listen(elsewhere);
+  });
+  afterAll(async () => {
+    await Promise.all([worker, elsewhere].map((s) => new Promise<void>((r) => s.close(() => r()))));
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('downloads a file the worker names on its own origin (the control for the refusals below)', async () => {
+    files = [{ name: 'overlay.webm', bytes: 10, url: '/v1/jobs/job-1/result/overlay.webm' }];
+    serveFile = (_, res) => void res.writeHead(200, { 'content-length': '10' }).end('y'.repeat(10));
+    const r = await run();
+    expect(await readFile(r.files['overlay.webm']!, 'utf8')).toBe('y'.repeat(10));
+  });
+
+  it('refuses a file URL on another origin: no connection there, the token never leaves the worker', async () => {
+    const { port } = worker.address() as AddressInfo;
+    const otherPort = (elsewhere.address() as AddressInfo).port;
+    for (const url of [
+      `${elsewhereUrl}/v1/jobs/job-1/result/overlay.webm`, // same host, another port
+      `//127.0.0.1:${otherPort}/steal`, // protocol-relative
+      `\\\\127.0.0.1:${otherPort}/steal`, // backslashes count as slashes in http(s) URLs
+      `https://127.0.0.1:${port}/v1/jobs/job-1/result/overlay.webm`, // same host and port, another scheme
+      `http://localhost:${port}/v1/jobs/job-1/result/overlay.webm`, // same server, another host name
+    ]) {
+      files = [{ name: 'overlay.webm', bytes: 10, url }];
+      fileRequests.length = 0;
+      const err = await rejection(run());
+      expect(err, url).toBeInstanceOf(GpuWorkerError);
+      expect(err, url).toMatchObject({ kind: 'unavailable', reason: 'off_origin_url' });
+      expect(fileRequests, url).toEqual([]);
+    }
+    expect(connectionsElsewhere).toBe(0);
+    expect(reachedElsewhere).toEqual([]);
+  });
+
+  it('refuses a file announced larger than maxResultBytes without requesting it', async () => {
+    files = [{ name: 'overlay.webm', bytes: 5000, url: '/v1/jobs/job-1/result/overlay.webm' }];
+    fileRequests.length = 0;
+    const err = await rejection(run({ maxResultBytes: 1000 }));
+    expect(err).toMatchObject({ kind: 'unavailable', reason: 'result_too_large' });
+    expect(fileRequests).toEqual([]);
+  });
+
+  it('refuses a Content-Length over the announced size before reading the body', async () => {
+    files = [{ name: 'overlay.webm', bytes: 1000, url: '/v1/jobs/job-1/result/overlay.webm' }];
+    serveFile = (_, res) => void res.writeHead(200, { 'content-length': String(5_000_000) }).end(Buffer.alloc(5_000_000));
+    const err = await rejection(run());
+    expect(err).toBeInstanceOf(GpuWorkerError);
+    expect(err).toMatchObject({ kind: 'unavailable', reason: 'result_too_large' });
+    expect(await readdir(outDir)).toEqual([]);
+  });
+
+  it('aborts a download that streams past the announced size (no Content-Length), leaving no file', async () => {
+    files = [{ name: 'overlay.webm', bytes: 1000, url: '/v1/jobs/job-1/result/overlay.webm' }];
+    let cutOff = false;
+    serveFile = (_, res) => {
+      // An endless body: only the client hanging up ends it.
+      res.writeHead(200, { 'content-type': 'video/webm' });
+      const piece = Buffer.alloc(64 * 1024);
+      res.on('close', () => (cutOff = !res.writableFinished));
+      const pump = () => {
+        while (!res.destroyed && res.write(piece));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    };
+    const err = await rejection(run());
+    expect(err).toBeInstanceOf(GpuWorkerError);
+    expect(err).toMatchObject({ kind: 'unavailable', reason: 'result_too_large' });
+    await until('the worker to see the download cut off', async () => cutOff, 5000);
+    expect(await readdir(outDir)).toEqual([]);
   });
 });
 

@@ -21,6 +21,7 @@ import {
 } from '../server/api.js';
 import { classifyHttpError, GpuWorkerError, isNetworkError } from './errors.js';
 import { exchange, readJson, type HttpAnswer, type HttpExchange } from './http.js';
+import { parseWorkerBaseUrl, resolveOnWorker } from './urls.js';
 
 /**
  * The pipeline's client of the GPU worker: upload a local file, poll, download the results — all within one
@@ -28,7 +29,10 @@ import { exchange, readJson, type HttpAnswer, type HttpExchange } from './http.j
  * It only ever uploads bytes from disk: Telegram file URLs (which embed the bot token) never leave the pipeline.
  */
 export interface GpuWorkerClientOptions {
-  /** Base URL of the worker, e.g. https://…modal.run */
+  /**
+   * Base URL of the worker, e.g. https://…modal.run. Must be https: (plain http: only to a loopback host); checked
+   * when the client is created. Requests never leave this origin, whatever the worker's answers say.
+   */
   url: string;
   token: string;
   /** Everything (upload, queue, run, download) must end within this; then kind `unavailable`. Default 15 min. */
@@ -54,6 +58,11 @@ export interface GpuWorkerClientOptions {
   tokenHeader?: 'authorization' | typeof TOKEN_HEADER;
   /** Sent with every request (a gateway's own key, e.g. RunPod's API key or Modal's proxy-auth headers). */
   headers?: Record<string, string>;
+  /**
+   * Largest result file accepted. Each download is also held to the size the worker announced for that file in the
+   * job's status, and aborted the moment it passes it. Default 2 GiB.
+   */
+  maxResultBytes?: number;
   logger?: Logger;
 }
 
@@ -105,9 +114,18 @@ export interface GpuWorkerClient {
 
 const KNOWN_FILES = new Set<string>(Object.values(OUTPUT_FILES).flat());
 const DOWNLOAD_ATTEMPTS = 3;
+/** A self-hosted Telegram Bot API server sends files up to 2000 MB: a bigger result could not be delivered anyway. */
+const DEFAULT_MAX_RESULT_BYTES = 2 * 1024 ** 3;
+/** Failures that mean the worker misbehaved in a way worth an operator's look (not a passing outage). */
+const SUSPICIOUS_REASONS = new Set(['off_origin_url', 'result_too_large']);
+
+interface PlannedDownload {
+  file: ResultFileInfo;
+  dest: string;
+}
 
 export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClient {
-  const base = new URL(o.url.endsWith('/') ? o.url : `${o.url}/`);
+  const base = parseWorkerBaseUrl(o.url);
   const deadlineMs = o.deadlineMs ?? 15 * 60_000;
   const submitAttempts = o.submitAttempts ?? 4;
   const poll = o.pollIntervalMs ?? { min: 250, max: 2000 };
@@ -116,14 +134,16 @@ export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClien
   const maxRetryAfterMs = o.maxRetryAfterMs ?? 30_000;
   const idleTimeoutMs = o.idleTimeoutMs ?? 30_000;
   const expectContinue = o.expectContinue ?? true;
+  const maxResultBytes = o.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   const log = o.logger ?? rootLogger.child({ component: 'gpu-worker-client', worker: base.host });
   const auth = {
     ...o.headers,
     ...(o.tokenHeader === TOKEN_HEADER ? { [TOKEN_HEADER]: o.token } : { authorization: `Bearer ${o.token}` }),
   };
 
-  const call = (method: string, path: string, signal: AbortSignal, extra: Partial<HttpExchange> = {}) =>
-    exchange({ method, url: new URL(path.replace(/^\//, ''), base), signal, idleTimeoutMs, ...extra, headers: { ...auth, ...extra.headers } });
+  // The one place requests carrying the token are made: every path is resolved on the worker's origin or refused.
+  const call = async (method: string, path: string, signal: AbortSignal, extra: Partial<HttpExchange> = {}) =>
+    exchange({ method, url: resolveOnWorker(base, path), signal, idleTimeoutMs, ...extra, headers: { ...auth, ...extra.headers } });
 
   /** Waits, unless the deadline would pass first (then the caller's error is thrown at once). */
   async function pause(ms: number, signal: AbortSignal, until: number, ifTooLate: GpuWorkerError): Promise<void> {
@@ -206,8 +226,24 @@ export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClien
     }
   }
 
+  /**
+   * Checks every result file of a done job before anything is downloaded: one of the engine's fixed names (so a bad
+   * answer cannot write elsewhere), a URL on the worker's origin, an announced size within the cap.
+   */
+  function planDownloads(jobId: string, files: ResultFileInfo[], outDir: string): PlannedDownload[] {
+    return files.map((file) => {
+      if (!KNOWN_FILES.has(file.name)) throw new GpuWorkerError('unavailable', 'bad_response', `unexpected result file ${file.name}`, { jobId });
+      if (!Number.isSafeInteger(file.bytes) || file.bytes < 0) {
+        throw new GpuWorkerError('unavailable', 'bad_response', `result file ${file.name} has no valid size`, { jobId });
+      }
+      if (file.bytes > maxResultBytes) throw resultTooLarge(jobId, file.name, file.bytes, maxResultBytes);
+      resolveOnWorker(base, file.url, jobId);
+      return { file, dest: join(outDir, file.name) };
+    });
+  }
+
   /** Downloads one result file to `dest`, resuming with Range after a broken connection. */
-  async function download(jobId: string, file: ResultFileInfo, dest: string, signal: AbortSignal): Promise<void> {
+  async function download(jobId: string, { file, dest }: PlannedDownload, signal: AbortSignal): Promise<void> {
     const part = `${dest}.part`;
     let written = 0;
     for (let attempt = 1; ; attempt++) {
@@ -219,7 +255,10 @@ export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClien
           throw res.status === 404 ? new GpuWorkerError('unavailable', 'result_missing', failure.message, failure.details) : failure;
         }
         const append = res.status === 206 && written > 0;
-        await pipeline(res.body, createWriteStream(part, { flags: append ? 'a' : 'w' }));
+        // No more than the worker announced in the job's status: a lying or broken worker cannot fill our disk.
+        const allowed = file.bytes - (append ? written : 0);
+        refuseDeclaredOverflow(res, allowed, jobId, file.name);
+        await pipeline(res.body, capBytes(allowed, jobId, file.name), createWriteStream(part, { flags: append ? 'a' : 'w' }));
         const size = (await stat(part)).size;
         if (size !== file.bytes) {
           throw new GpuWorkerError('unavailable', 'bad_response', `download ${file.name}: got ${size} of ${file.bytes} bytes`, { jobId });
@@ -274,11 +313,9 @@ export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClien
         const st = outcome.status;
         const t1 = performance.now();
         const files: Partial<Record<OutputFileName, string>> = {};
-        for (const f of st.result?.files ?? []) {
-          // Names come from the server: accept only the engine's fixed names, so a bad answer cannot write elsewhere.
-          if (!KNOWN_FILES.has(f.name)) throw new GpuWorkerError('unavailable', 'bad_response', `unexpected result file ${f.name}`, { jobId });
-          files[f.name] = join(p.outDir, f.name);
-          await download(jobId, f, files[f.name]!, signal);
+        for (const planned of planDownloads(jobId, st.result?.files ?? [], p.outDir)) {
+          await download(jobId, planned, signal);
+          files[planned.file.name] = planned.dest;
         }
         const downloadMs = performance.now() - t1;
         await forget(jobId);
@@ -308,7 +345,7 @@ export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClien
       if (jobId) void forget(jobId);
       const err = classifyFailure(e, p.signal, deadline, deadlineMs, jobId);
       if (err instanceof GpuWorkerError) {
-        const loud = err.kind === 'auth' || err.kind === 'bad_request';
+        const loud = err.kind === 'auth' || err.kind === 'bad_request' || SUSPICIOUS_REASONS.has(err.reason);
         log[loud ? 'error' : 'warn']({ jobId, kind: err.kind, reason: err.reason, status: err.details.status }, `gpu worker: ${err.message}`);
       }
       throw err;
@@ -319,7 +356,7 @@ export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClien
     const signal = opts.signal ?? AbortSignal.timeout(10_000);
     let res: HttpAnswer;
     try {
-      res = await exchange({ method: 'GET', url: new URL('health', base), headers: { ...o.headers }, signal, idleTimeoutMs });
+      res = await exchange({ method: 'GET', url: resolveOnWorker(base, 'health'), headers: { ...o.headers }, signal, idleTimeoutMs });
     } catch (e) {
       if (isNetworkError(e) || signal.aborted) throw connectionFailed('health', e);
       throw e;
@@ -330,6 +367,31 @@ export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClien
   }
 
   return { process: processVideo, health };
+}
+
+function resultTooLarge(jobId: string, name: string, bytes: number, limit: number): GpuWorkerError {
+  return new GpuWorkerError('unavailable', 'result_too_large', `download ${name}: ${bytes} bytes is more than the ${limit} allowed`, { jobId });
+}
+
+/** A Content-Length over what may arrive fails the download before its body is read. */
+function refuseDeclaredOverflow(res: HttpAnswer, allowed: number, jobId: string, name: string): void {
+  const declared = Number(res.headers['content-length'] ?? NaN);
+  if (declared > allowed) {
+    res.body.destroy();
+    throw resultTooLarge(jobId, name, declared, allowed);
+  }
+}
+
+/** Passes at most `allowed` bytes; one more aborts the download (pipeline destroys the response). */
+function capBytes(allowed: number, jobId: string, name: string) {
+  return async function* (chunks: AsyncIterable<Buffer>) {
+    let received = 0;
+    for await (const chunk of chunks) {
+      received += chunk.length;
+      if (received > allowed) throw resultTooLarge(jobId, name, received, allowed);
+      yield chunk;
+    }
+  };
 }
 
 /** Exponential backoff with jitter: base·2^(n−1), capped, ×0.5..1. */

@@ -52,8 +52,11 @@ export const gpuWorkerConfig = defineConfig(
       .default('fast')
       .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s && s !== 'none'))
       .pipe(z.array(z.enum(['fast', 'quality']))),
-    /** Accept `{input: {url}}` submissions (https only). Off → only uploaded bytes. */
-    GPU_WORKER_URL_INPUT: env.bool(true),
+    /**
+     * Accept `{input: {url}}` submissions (https, public addresses only). Off by default: the pipeline uploads
+     * bytes, and a worker that fetches URLs can be pointed at its own network.
+     */
+    GPU_WORKER_URL_INPUT: env.bool(false),
   }),
 );
 

@@ -7,9 +7,9 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: ApiError['code'],
     message: string,
-    readonly extra: { headers?: Record<string, string>; issues?: ApiError['issues'] } = {},
+    readonly extra: { headers?: Record<string, string>; issues?: ApiError['issues']; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'HttpError';
   }
 }

@@ -33,7 +33,7 @@ const worker = await startGpuWorkerServer({
   shutdownGraceMs: cfg.GPU_WORKER_SHUTDOWN_GRACE_MS,
   workDir: cfg.GPU_WORKER_WORK_DIR,
   warmup: cfg.GPU_WORKER_WARMUP,
-  urlProtocols: cfg.GPU_WORKER_URL_INPUT ? ['https:'] : [],
+  inputUrl: cfg.GPU_WORKER_URL_INPUT ? { protocols: ['https:'] } : null,
 });
 
 let stopping = false;

@@ -10,7 +10,8 @@ import { parseOverlayOptions } from '../engine/options.js';
 import type { OverlayOptions } from '../engine/types.js';
 import { API_PREFIX, OPTIONS_HEADER, type HealthBody, type SubmitAccepted, type UrlSubmission } from './api.js';
 import { expectsContinue, HttpError, readJsonBody, sendError, sendJson } from './http-util.js';
-import { checkInputUrl, fetchInput, receiveUpload } from './input.js';
+import { receiveUpload } from './input.js';
+import { checkInputUrl, fetchInput, type InputUrlPolicy } from './input-url.js';
 import type { JobScheduler } from './jobs.js';
 import { sendFile } from './result-file.js';
 
@@ -22,8 +23,8 @@ export interface WorkerContext {
   isAuthorized: (headers: IncomingMessage['headers']) => boolean;
   maxBodyBytes: number;
   fetchTimeoutMs: number;
-  /** Protocols allowed for `input.url`; empty = URL submissions refused. */
-  urlProtocols: readonly string[];
+  /** How `input.url` submissions are checked; null = refused (the default: GPU_WORKER_URL_INPUT). */
+  inputUrl: InputUrlPolicy | null;
   concurrency: number;
   queueDepth: number;
   health: () => Promise<HealthBody>;
@@ -129,12 +130,19 @@ async function submit(ctx: WorkerContext, req: IncomingMessage, res: ServerRespo
   }
 
   let options: OverlayOptions;
-  let inputUrl: URL | null = null;
+  let fetchFrom: { url: URL; policy: InputUrlPolicy } | null = null;
   if (isJson) {
+    // A JSON body can only be a URL submission: refused before it is read when the operator has not turned them on.
+    if (!ctx.inputUrl) {
+      throw new HttpError(
+        400,
+        'refused_url',
+        'URL submissions (input.url) are turned off on this worker (GPU_WORKER_URL_INPUT); upload the video bytes instead.',
+      );
+    }
     if (expectsContinue(req)) res.writeContinue();
     const body = (await readJsonBody(req, MAX_JSON_BODY)) as Partial<UrlSubmission> | null;
-    if (ctx.urlProtocols.length === 0) throw new HttpError(400, 'refused_url', 'URL submissions are turned off on this worker.');
-    inputUrl = checkInputUrl(body?.input?.url, ctx.urlProtocols);
+    fetchFrom = { url: checkInputUrl(body?.input?.url, ctx.inputUrl), policy: ctx.inputUrl };
     options = parseOptions(body?.options);
   } else {
     options = parseOptions(readOptionsHeader(req));
@@ -152,8 +160,8 @@ async function submit(ctx: WorkerContext, req: IncomingMessage, res: ServerRespo
   try {
     await mkdir(dir);
     const t0 = performance.now();
-    if (inputUrl) {
-      await fetchInput(inputUrl, inputPath, { maxBytes: ctx.maxBodyBytes, timeoutMs: ctx.fetchTimeoutMs, protocols: ctx.urlProtocols });
+    if (fetchFrom) {
+      await fetchInput(fetchFrom.url, inputPath, { ...fetchFrom.policy, maxBytes: ctx.maxBodyBytes, timeoutMs: ctx.fetchTimeoutMs });
     } else {
       if (expectsContinue(req)) res.writeContinue();
       await receiveUpload(req, inputPath, ctx.maxBodyBytes);
@@ -224,7 +232,11 @@ function methodNotAllowed(allow: string): HttpError {
 }
 
 function toHttpError(e: unknown, log: Logger): HttpError {
-  if (e instanceof HttpError) return e;
+  if (e instanceof HttpError) {
+    // A 5xx with a cause (a disk error) is the operator's problem, not the client's: say it loudly.
+    if (e.status >= 500 && e.cause) log.error({ err: e.cause, code: e.code }, e.message);
+    return e;
+  }
   if (isMediaError(e)) return new HttpError(422, e.code, e.message);
   log.error({ err: e }, 'request failed');
   return new HttpError(500, 'internal', 'Internal error.');

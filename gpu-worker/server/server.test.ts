@@ -1,11 +1,25 @@
 import { readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasSharedMedia, media, SKIP_NO_MEDIA } from '../../testing/media.js';
 import type { ErrorBody, HealthBody, JobStatusBody, SubmitAccepted } from './api.js';
 import type { GpuWorkerServer } from './server.js';
-import { AUTH, jobFolders, startTestServer, tempParent, TOKEN, until } from './test-support.js';
+import {
+  AUTH,
+  freePort,
+  instanceFolders,
+  jobFolders,
+  killHard,
+  startChildServer,
+  startTestServer,
+  tempParent,
+  TOKEN,
+  until,
+  type ChildServer,
+} from './test-support.js';
 
 /**
  * The GPU worker's HTTP API against the real engine on CPU, on loopback. Each fault test asserts the exact answer
@@ -17,6 +31,60 @@ const LONG = media('hopper_mall_720x1280.mp4');
 const SMALL = { size: 128, formats: ['webm'] };
 
 if (!hasSharedMedia) console.warn(SKIP_NO_MEDIA);
+
+/**
+ * Uploads `body` the way a slow client does: small pieces, each flushed before the next, so the worker's disk
+ * writes finish while it waits for more (where an unhandled write error used to end the process). Node's client
+ * hands over an answer that comes before the whole body was sent; sending stops then.
+ */
+function slowUpload(url: string, body: Buffer, options: unknown, pieceBytes = 8192): Promise<{ status: number; body: ErrorBody }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request(
+      `${url}/v1/jobs`,
+      {
+        method: 'POST',
+        headers: {
+          ...AUTH,
+          'content-type': 'application/octet-stream',
+          'content-length': String(body.length),
+          'x-overlay-options': JSON.stringify(options),
+        },
+      },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as ErrorBody });
+          req.destroy();
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (e) => !answered && reject(e));
+    void (async () => {
+      for (let at = 0; at < body.length && !answered && !req.destroyed; at += pieceBytes) {
+        await new Promise((flushed) => req.write(body.subarray(at, at + pieceBytes), flushed));
+        await sleep(1);
+      }
+      if (!answered && !req.destroyed) req.end();
+    })();
+  });
+}
+
+/** A loopback HTTP server that counts every TCP connection made to it (a URL the worker must not fetch). */
+async function connectionCounter(handler: Parameters<typeof createHttpServer>[1] = (_, res) => void res.end()) {
+  const server = createHttpServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
 
 describe.skipIf(!hasSharedMedia)('GPU worker HTTP API (real engine, CPU)', () => {
   let parent: string;
@@ -286,9 +354,14 @@ describe.skipIf(!hasSharedMedia)('GPU worker HTTP API (real engine, CPU)', () =>
   describe('input.url submissions', () => {
     let files: Server;
     let filesUrl: string;
+    let elsewhere: Awaited<ReturnType<typeof connectionCounter>>;
     beforeAll(async () => {
+      elsewhere = await connectionCounter();
       // A loopback file server standing in for an https object store.
       files = createHttpServer(async (req, res) => {
+        if (req.url === '/redirect-to-https') {
+          return void res.writeHead(302, { location: `https://127.0.0.1:${elsewhere.port}/tiny.mp4` }).end();
+        }
         if (req.url !== '/tiny.mp4') return void res.writeHead(404).end();
         const data = await readFile(TINY);
         res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': data.length }).end(data);
@@ -296,7 +369,10 @@ describe.skipIf(!hasSharedMedia)('GPU worker HTTP API (real engine, CPU)', () =>
       await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
       filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     });
-    afterAll(() => new Promise<void>((r) => files.close(() => r())));
+    afterAll(async () => {
+      await new Promise<void>((r) => files.close(() => r()));
+      await elsewhere.close();
+    });
 
     const submitUrl = (url: string, inputUrl: string) =>
       api(url, '/v1/jobs', {
@@ -305,20 +381,62 @@ describe.skipIf(!hasSharedMedia)('GPU worker HTTP API (real engine, CPU)', () =>
         body: JSON.stringify({ input: { url: inputUrl }, options: SMALL }),
       });
 
-    it('refuses plain-http and Telegram file URLs (they hold the bot token) with 400 refused_url', async () => {
+    it('are refused by default (400 refused_url, saying so) and the worker never connects to the URL', async () => {
+      for (const u of [`https://localhost:${elsewhere.port}/tiny.mp4`, `http://127.0.0.1:${elsewhere.port}/tiny.mp4`]) {
+        const res = await submitUrl(srv.url, u);
+        expect(res.status, u).toBe(400);
+        const err = await errorOf(res);
+        expect(err.code).toBe('refused_url');
+        expect(err.message).toMatch(/turned off/);
+      }
+      expect(elsewhere.connections()).toBe(0);
+      expect(await jobFolders(srv.workDir)).toEqual([]);
+    });
+
+    it('when turned on: refuses hosts that are or resolve to loopback/private addresses, without connecting', async () => {
+      const w = await another({ inputUrl: { protocols: ['http:'] } });
+      const port = elsewhere.port;
+      for (const u of [
+        `http://localhost:${port}/tiny.mp4`, // resolved by DNS, refused at connect time
+        `http://127.0.0.1:${port}/tiny.mp4`,
+        `http://0x7f.1:${port}/tiny.mp4`, // 127.0.0.1 spelled otherwise
+        `http://[::1]:${port}/tiny.mp4`,
+        `http://[::ffff:127.0.0.1]:${port}/tiny.mp4`,
+        `http://10.0.0.1:${port}/tiny.mp4`,
+        `http://169.254.169.254/latest/meta-data/`,
+      ]) {
+        const res = await submitUrl(w.url, u);
+        expect(res.status, u).toBe(400);
+        const err = await errorOf(res);
+        expect(err.code, u).toBe('refused_url');
+        expect(err.message, u).toMatch(/non-public/);
+      }
+      expect(elsewhere.connections()).toBe(0);
+    });
+
+    it('when turned on: a redirect to a protocol that is not allowed is refused before it is followed', async () => {
+      const w = await another({ inputUrl: { protocols: ['http:'], allowPrivateAddresses: true } });
+      const res = await submitUrl(w.url, `${filesUrl}/redirect-to-https`);
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).code).toBe('refused_url');
+      expect(elsewhere.connections()).toBe(0);
+    });
+
+    it('when turned on: refuses plain-http and Telegram file URLs (they hold the bot token) with 400 refused_url', async () => {
+      const w = await another({ inputUrl: { protocols: ['https:'] } });
       for (const u of [
         `${filesUrl}/tiny.mp4`,
         'https://api.telegram.org/file/bot123456:AAH-abcdefghijklmnopqrstuvwxyz012/videos/file_1.mp4',
         'https://proxy.example/file/bot123456:AAH-abcdefghijklmnopqrstuvwxyz012/videos/file_1.mp4',
       ]) {
-        const res = await submitUrl(srv.url, u);
+        const res = await submitUrl(w.url, u);
         expect(res.status, u).toBe(400);
         expect((await errorOf(res)).code).toBe('refused_url');
       }
     });
 
     it('fetches an allowed URL into a job; a missing remote file is a 400', async () => {
-      const w = await another({ urlProtocols: ['http:'] });
+      const w = await another({ inputUrl: { protocols: ['http:'], allowPrivateAddresses: true } });
       const res = await submitUrl(w.url, `${filesUrl}/tiny.mp4`);
       expect(res.status).toBe(202);
       const { id } = (await res.json()) as SubmitAccepted;
@@ -326,6 +444,36 @@ describe.skipIf(!hasSharedMedia)('GPU worker HTTP API (real engine, CPU)', () =>
       const missing = await submitUrl(w.url, `${filesUrl}/nope.mp4`);
       expect(missing.status).toBe(400);
       expect((await errorOf(missing)).code).toBe('input_fetch_failed');
+    });
+  });
+
+  describe('a disk error during an upload (a real worker process with a 1 MiB file size limit)', () => {
+    let workParent: string;
+    let child: ChildServer;
+    beforeAll(async () => {
+      workParent = await tempParent('bubblecast-gpu-worker-disk-');
+      // Writing a file past 1 MiB fails with EFBIG: the 2.4 MB upload fails mid-way, smaller ones and results fit.
+      child = await startChildServer(await freePort(), workParent, {}, { fileSizeLimitKiB: 1024 });
+    });
+    afterAll(async () => {
+      await killHard(child);
+      await rm(workParent, { recursive: true, force: true });
+    });
+
+    it('fails that upload only (507 storage_failed, its file removed); the running job finishes and the next job runs', async () => {
+      const running = await submitOk(child.url, media('hopper_static_720x720.mp4'), SMALL); // 0.5 MB: fits
+      const failed = await slowUpload(child.url, await readFile(LONG), SMALL);
+      expect(failed.status).toBe(507);
+      expect(failed.body.error).toMatchObject({ code: 'storage_failed', message: expect.stringContaining('EFBIG') });
+
+      expect((await waitForState(child.url, running, ['done', 'failed'])).state).toBe('done');
+      const next = await submitOk(child.url, TINY, SMALL);
+      expect((await waitForState(child.url, next, ['done', 'failed'])).state).toBe('done');
+      expect(child.child.exitCode).toBeNull();
+      expect(child.child.signalCode).toBeNull();
+      // Only the two jobs' folders: nothing of the failed upload is left.
+      const [instance] = await instanceFolders(workParent);
+      expect((await jobFolders(join(workParent, instance))).sort()).toEqual([running, next].sort());
     });
   });
 });

@@ -9,6 +9,7 @@ import * as realEngine from '../engine/index.js';
 import type { EngineName } from '../engine/types.js';
 import type { HealthBody } from './api.js';
 import { createTokenCheck } from './auth.js';
+import type { InputUrlPolicy } from './input-url.js';
 import { SERVER_DEFAULTS } from './config.js';
 import { JobScheduler, type RenderFn } from './jobs.js';
 import { createRequestHandler } from './routes.js';
@@ -45,8 +46,11 @@ export interface GpuWorkerServerOptions {
   workDir?: string;
   /** Engines whose models load at start-up; /ping answers 204 until they have. */
   warmup?: EngineName[];
-  /** Protocols allowed for `input.url` submissions; [] turns them off. Default ['https:']. */
-  urlProtocols?: string[];
+  /**
+   * `input.url` submissions (the worker fetches the video): off unless given (GPU_WORKER_URL_INPUT). Production
+   * passes `{protocols: ['https:']}`; see input-url.ts for the checks.
+   */
+  inputUrl?: InputUrlPolicy | null;
   engine?: OverlayEngine;
   logger?: Logger;
 }
@@ -64,7 +68,7 @@ const VERSION = readVersion();
 
 export async function startGpuWorkerServer(opts: GpuWorkerServerOptions): Promise<GpuWorkerServer> {
   if (!opts.token) throw new Error('startGpuWorkerServer: a token is required');
-  const s = { ...SERVER_DEFAULTS, warmup: ['fast'] as EngineName[], urlProtocols: ['https:'], ...definedOnly(opts) };
+  const s = { ...SERVER_DEFAULTS, warmup: ['fast'] as EngineName[], ...definedOnly(opts) };
   const log = s.logger ?? rootLogger.child({ component: 'gpu-worker' });
   const engine = s.engine ?? realEngine;
   const instanceDir = await createInstanceDir(s.workDir ?? join(tmpdir(), 'bubblecast-gpu-worker'), log);
@@ -106,7 +110,7 @@ export async function startGpuWorkerServer(opts: GpuWorkerServerOptions): Promis
     isAuthorized: createTokenCheck(opts.token),
     maxBodyBytes: s.maxBodyBytes,
     fetchTimeoutMs: s.fetchTimeoutMs,
-    urlProtocols: s.urlProtocols,
+    inputUrl: s.inputUrl ?? null,
     concurrency: s.concurrency,
     queueDepth: s.queueDepth,
     health,

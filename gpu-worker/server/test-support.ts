@@ -52,12 +52,30 @@ export interface ChildServer {
   output: () => string;
 }
 
+export interface ChildServerOptions {
+  /**
+   * RLIMIT_FSIZE of the process, in KiB (bash's `ulimit -f`): writing a file past it fails with EFBIG — a real
+   * disk error, mid-write, without a small filesystem to fill. Node ignores SIGXFSZ, so the write just fails.
+   */
+  fileSizeLimitKiB?: number;
+}
+
 /**
  * `npm run gpu-worker`'s entry (server/main.ts through tsx) in a child process on `port`, resolved once /ping
  * says the models are loaded — a real separate process that a test can SIGKILL.
  */
-export async function startChildServer(port: number, workDir: string, env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'gpu-worker/server/main.ts')], {
+export async function startChildServer(
+  port: number,
+  workDir: string,
+  env: Record<string, string> = {},
+  o: ChildServerOptions = {},
+): Promise<ChildServer> {
+  const entry = [process.execPath, '--import', 'tsx', join(repoRoot, 'gpu-worker/server/main.ts')];
+  // `exec` keeps the pid: the child we hold (and kill) is node itself, not the shell.
+  const [cmd, ...args] = o.fileSizeLimitKiB
+    ? ['bash', '-c', `ulimit -f ${o.fileSizeLimitKiB} && exec "$@"`, 'bash', ...entry]
+    : entry;
+  const child = spawn(cmd, args, {
     cwd: repoRoot,
     env: {
       ...process.env,
