@@ -12,14 +12,18 @@ import type { BotContext, FlowContext } from './context.js';
 import type { BotDeps } from './deps.js';
 import { createOrderConversation, ORDER } from './flow/order.js';
 import { createSettingsConversation, SETTINGS } from './flow/settings.js';
+import { dialogueKey, recordMenusOf, refuseOthersMenus } from './ownership.js';
 
 /**
  * The bot's middleware chain, in the order that matters:
  *  1. per-chat sequentialize (with the runner, updates of one chat never race; e.g. a double-tapped Confirm);
- *  2. the conversations plugin, state in Redis (a restarted bot resumes a half-finished dialogue);
- *  3. /cancel, before the dialogues themselves (createConversation), or an active one would swallow it;
- *  4. the dialogues, then commands, admin commands, a video that starts a dialogue, "try again";
- *  5. the fallback for everything else.
+ *  2. dialogue ownership (`ownership.ts`; matters in groups): a press on another user's menu is refused politely
+ *     here, and menus sent from now on are recorded as the sender's;
+ *  3. the conversations plugin, state in Redis per (chat, user) — in a group each member has their own dialogue
+ *     (a restarted bot resumes a half-finished dialogue);
+ *  4. /cancel, before the dialogues themselves (createConversation), or an active one would swallow it;
+ *  5. the dialogues, then commands, admin commands, a video that starts a dialogue, "try again";
+ *  6. the fallback for everything else.
  * The Telegram API client retries 429s and 5xx (auto-retry), outside and — installed as a conversation plugin,
  * because API transformers on bot.api do not reach inside conversations — inside the dialogues too.
  */
@@ -46,12 +50,16 @@ export function createBot(o: CreateBotOptions): Bot<BotContext> {
   bot.api.config.use(retry());
 
   bot.use(sequentialize((ctx: Context) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
+  bot.use(refuseOthersMenus(deps.store, deps.log));
+  bot.use(recordMenusOf<BotContext>(deps.store, deps.log));
   bot.use(
     conversations<BotContext, FlowContext>({
       storage: {
         type: 'key',
         version: CONVERSATION_STATE_VERSION,
         prefix: deps.store.conversationPrefix(),
+        // Per (chat, user); a private chat keeps its chat id as the key.
+        getStorageKey: dialogueKey,
         adapter: new RedisAdapter<VersionedState<ConversationData>>({ instance: deps.store.redis, ttl: deps.conversationTtlSec }),
       },
       plugins: [
@@ -59,6 +67,8 @@ export function createBot(o: CreateBotOptions): Bot<BotContext> {
           ctx.api.config.use(retry());
           await next();
         },
+        // API transformers on the outside context do not reach inside the dialogues either.
+        recordMenusOf<FlowContext>(deps.store, deps.log),
       ],
     }),
   );

@@ -26,7 +26,7 @@ export class BotStore {
     return [`${this.prefix}:bubblecast:bot`, ...parts].join(':');
   }
 
-  /** Prefix of the conversation state keys (@grammyjs/storage-redis adds the chat id). */
+  /** Prefix of the conversation state keys (the conversations plugin adds `dialogueKey`: chat, or chat:user in groups). */
   conversationPrefix(): string {
     return `${this.key('conv')}:`;
   }
@@ -77,6 +77,16 @@ export class BotStore {
 
   async setLastEventId(id: string): Promise<void> {
     await this.redis.set(this.key('last-event-id'), id, 'EX', 7 * DAY);
+  }
+
+  /** Who a bot message with buttons belongs to (group chats: its buttons answer only that user). */
+  async setMenuOwner(chatId: number, messageId: number, userId: number): Promise<void> {
+    await this.redis.set(this.key('menu', chatId, messageId), String(userId), 'EX', 7 * DAY);
+  }
+
+  async getMenuOwner(chatId: number, messageId: number): Promise<number | null> {
+    const raw = await this.redis.get(this.key('menu', chatId, messageId));
+    return raw === null ? null : Number(raw);
   }
 
   async addUserJob(userId: number, jobId: string): Promise<void> {

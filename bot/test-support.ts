@@ -128,6 +128,15 @@ export function callbackUpdate(f: From, onMessageId: number, data: string): Upda
   } as Update;
 }
 
+/** The same update sent in a group chat (a supergroup with id `groupId`, negative as Telegram's are). */
+export function inGroup(update: Update, groupId: number): Update {
+  const group = { id: groupId, type: 'supergroup' as const, title: 'Test group' };
+  if (update.message) return { ...update, message: { ...update.message, chat: group } } as Update;
+  const q = update.callback_query;
+  if (q?.message) return { ...update, callback_query: { ...q, message: { ...q.message, chat: group } } } as Update;
+  return update;
+}
+
 /** A unique user (chat) id per test. */
 let userCounter = 7_000_000 + (process.pid % 1000) * 1000;
 export const newUser = (lang = 'en'): From => ({ id: ++userCounter, lang });

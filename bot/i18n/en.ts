@@ -76,6 +76,7 @@ export const en: Messages = {
   retryQueued: '⏳ Trying again…',
   retrySendNew: 'This needs a different video. Please send a new one (/new).',
   notYourJob: 'This is not your video.',
+  notYourMenu: 'Sorry, this menu belongs to another user. Send /new to make your own video.',
   cancelledDialog: 'Stopped. Send a video or /new whenever you like.',
   cancelledJobs: (n) => `Stopped. ${n === 1 ? 'Your video in progress was cancelled.' : `${n} videos in progress were cancelled.`}`,
   nothingToCancel: 'There is nothing to cancel.',

@@ -44,6 +44,8 @@ export interface Messages {
   retryQueued: string;
   retrySendNew: string;
   notYourJob: string;
+  /** A button of someone else's dialogue or menu was pressed (group chats). */
+  notYourMenu: string;
   cancelledDialog: string;
   cancelledJobs(n: number): string;
   nothingToCancel: string;
