@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gpuWorkerConfig } from './config.js';
-import { checkInputUrl, isPublicAddress, publicOnlyLookup } from './input-url.js';
+import { isPublicAddress } from '../../common/net/public-address.js';
+import { checkInputUrl, publicOnlyLookup } from './input-url.js';
 
 /** The address rules behind `input.url` (when an operator turns it on) and the switch itself. */
 const TOKEN_ENV = { GPU_WORKER_TOKEN: 'a-token-of-16-chars-or-more' };

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 
 /**
  * Downloads one render asset from the network, refusing anything but http(s) to addresses the policy allows
- * (public ones; see public-address.ts). Every redirect hop is checked the same way — a public URL that answers
+ * (public ones; see common/net/public-address.ts). Every redirect hop is checked the same way — a public URL that answers
  * `302 → http://169.254.169.254/` is the classic way around a check of the first URL only — so redirects are
  * followed here by hand, at most `maxRedirects` of them.
  *

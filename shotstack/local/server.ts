@@ -17,7 +17,7 @@ import { ASSET_DEMUXERS } from './asset-formats.js';
 import { declaredTooLarge, readCapped, saveCapped } from './body.js';
 import { routeOf, takeCounted, takeFaultResponse, takeStall, type FaultResponse, type LocalFaults } from './faults.js';
 import { DEFAULT_LIMITS, type LocalLimits } from './limits.js';
-import { addressMatcher, isPublicAddress } from './public-address.js';
+import { addressMatcher, isPublicAddress } from '../../common/net/public-address.js';
 import { assetSrcs, runRenderJob } from './render-job.js';
 import { safeEqual } from './safe-equal.js';
 import { LocalStore, type SourceRecord } from './store.js';

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 
 /**
- * Which IP addresses the local renderer may fetch render assets from. An Edit names its assets by URL, and
- * whoever submits an Edit chooses those URLs: without this check the renderer would fetch (and render, so show)
+ * Which IP addresses a server may fetch a URL someone else chose from: the local renderer's render assets, the GPU
+ * worker's `input.url`. Without this check such a fetch would reach (and render, so show)
  * whatever its own network position reaches — the cloud metadata service at 169.254.169.254, a Redis or admin
  * page on 10.x / 127.x, another tenant's container. So only globally routable unicast addresses are allowed,
  * and an address is judged by its bytes, not its spelling: an IPv6 address that embeds an IPv4 one (mapped
