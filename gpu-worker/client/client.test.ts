@@ -459,6 +459,21 @@ describe.skipIf(!hasSharedMedia)('client against the real worker (CPU)', () => {
     expect(err).toMatchObject({ kind: 'unavailable', reason: 'connection_failed' });
   });
 
+  it('a worker whose disk is full (507) is not sent the same upload again; the pipeline may fall back', async () => {
+    let submits = 0;
+    const full = createServer((req, res) => {
+      req.resume();
+      submits++;
+      res.writeHead(507, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'storage_failed', message: 'ENOSPC' } }));
+    });
+    await new Promise<void>((r) => full.listen(0, '127.0.0.1', r));
+    const err = await rejection(client({}, `http://127.0.0.1:${(full.address() as AddressInfo).port}`).process(TINY, SMALL, { outDir: out() }));
+    full.close();
+    expect(err).toMatchObject({ kind: 'unavailable', reason: 'http_507' });
+    expect(shouldFallBackToCpu(err)).toBe(true);
+    expect(submits).toBe(1);
+  });
+
   it('sends only the file bytes and the token header: never a URL', async () => {
     // A recording stand-in: what exactly leaves the pipeline on submit.
     let seen: { headers: Record<string, unknown>; body: Buffer } | null = null;

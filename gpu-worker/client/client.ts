@@ -172,7 +172,9 @@ export function createGpuWorkerClient(o: GpuWorkerClientOptions): GpuWorkerClien
         if (signal.aborted || !isNetworkError(e)) throw e;
         failure = connectionFailed('submit', e);
       }
-      if (failure.kind !== 'unavailable' || attempt >= submitAttempts || waitMs > maxRetryAfterMs) throw failure;
+      // 507: the worker's disk is full; sending the same upload again only fills it again (the CPU path takes over).
+      const diskFull = failure.details.status === 507;
+      if (failure.kind !== 'unavailable' || diskFull || attempt >= submitAttempts || waitMs > maxRetryAfterMs) throw failure;
       log.warn({ attempt, reason: failure.reason, waitMs }, 'gpu worker submit failed; retrying');
       await pause(waitMs, signal, until, failure);
     }
