@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineConfig, env } from '../common/config.js';
+import { parseWorkerBaseUrl } from '../gpu-worker/client/urls.js';
 import { MAX_RING_WIDTH_PX } from '../shotstack/bubble-ring.js';
 
 /**
@@ -36,7 +37,18 @@ export const pipelineConfigSchema = z.object({
   WORK_DIR: z.string().default(join(tmpdir(), 'bubblecast-pipeline')),
   /** auto = GPU worker first, CPU engine when it fails; gpu = GPU only; cpu = CPU only. An admin can override it. */
   PROCESSING_MODE: z.enum(PROCESSING_MODES).default('auto'),
-  GPU_WORKER_URL: env.url().optional(),
+  // The client's own rule (https, or http to loopback), checked here too so the process stops naming the variable.
+  GPU_WORKER_URL: env
+    .url()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined) return;
+      try {
+        parseWorkerBaseUrl(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
   GPU_WORKER_TOKEN: z.string().optional(),
   /** Everything one GPU call may take (upload, queue, run, download) before the CPU takes over. */
   GPU_WORKER_DEADLINE_MS: env.int(10 * 60_000, 1000),

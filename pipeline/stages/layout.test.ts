@@ -52,3 +52,14 @@ describe('PIPELINE_BUBBLE_RING', () => {
     }
   });
 });
+
+describe('GPU_WORKER_URL', () => {
+  it('must be https (http only to loopback), refused at start naming the variable', () => {
+    for (const ok of ['https://gpu.example.com', 'http://127.0.0.1:8080', 'http://localhost:9000/']) {
+      expect(loadPipelineConfig.parse({ GPU_WORKER_URL: ok }).GPU_WORKER_URL, ok).toBe(ok);
+    }
+    for (const bad of ['http://gpu.example.com', 'http://10.0.0.5:8080', 'https://user:pw@gpu.example.com']) {
+      expect(() => loadPipelineConfig.parse({ GPU_WORKER_URL: bad }), bad).toThrow(/GPU_WORKER_URL: GPU worker URL/);
+    }
+  });
+});
