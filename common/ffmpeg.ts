@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { CancelledError, MediaError, TimeoutError } from './errors.js';
-import { gatedInput, isAllowedDemuxer, MAX_FRAME_PIXELS, pixelCapHit, sniffStillImage, USER_MEDIA_DEMUXERS, type GateOptions } from './media-gate.js';
+import { frameTooLarge, gatedInput, isAllowedDemuxer, MAX_FRAME_PIXELS, pixelCapError, sniffStillImage, USER_MEDIA_DEMUXERS, type GateOptions } from './media-gate.js';
 import { loadRuntimeConfig } from './runtime-config.js';
 
 /**
@@ -179,7 +179,7 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
     throw new MediaError('still_image', `The file is a still image (${still}), not a video.`, { kind: still });
   }
   const gate = { demuxers, maxPixels };
-  const json = await runProbe(gatedInput(path, gate), ['-show_format', '-show_streams'], opts);
+  const json = await runProbe(gatedInput(path, gate), ['-show_format', '-show_streams'], maxPixels, opts);
   const formatName = json.format?.format_name ?? 'unknown';
   if (!isAllowedDemuxer(formatName, demuxers)) {
     throw new MediaError('not_video', `The container (${formatName}) is not one we accept.`, { formatName });
@@ -198,7 +198,7 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
 }
 
 /** Runs ffprobe on gated input args; a refusal (bad container, pixel cap) becomes a MediaError. */
-async function runProbe(input: string[], show: string[], opts: RunOptions): Promise<ProbeJson> {
+async function runProbe(input: string[], show: string[], maxPixels: number, opts: RunOptions): Promise<ProbeJson> {
   try {
     const { stdout } = await runCapture(FFPROBE, ['-v', 'error', '-print_format', 'json', ...show, ...input], {
       timeoutMs: opts.timeoutMs ?? 30_000,
@@ -208,20 +208,12 @@ async function runProbe(input: string[], show: string[], opts: RunOptions): Prom
   } catch (e) {
     // exitCode null = ffprobe never ran (not installed, not on PATH): an operator problem, not the user's file.
     if (e instanceof FfmpegError && e.exitCode !== null) {
-      const big = pixelCapHit(e.stderrTail);
-      if (big) throw frameTooLarge(big.width, big.height, MAX_FRAME_PIXELS);
+      const big = pixelCapError(e.stderrTail, maxPixels);
+      if (big) throw big;
       throw new MediaError('not_video', 'This file is not a video ffmpeg can read.', { stderr: e.stderrTail });
     }
     throw e;
   }
-}
-
-function frameTooLarge(width: number, height: number, maxPixels: number): MediaError {
-  return new MediaError('frame_too_large', `The frame is ${width}×${height}; at most ${maxPixels} pixels are accepted.`, {
-    width,
-    height,
-    maxPixels,
-  });
 }
 
 function describe(path: string, sizeBytes: number, json: ProbeJson): MediaInfo {
@@ -267,6 +259,7 @@ async function lastVideoPacketEnd(path: string, gate: GateOptions, opts: RunOpti
   const json = (await runProbe(
     gatedInput(path, gate),
     ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time'],
+    gate.maxPixels ?? MAX_FRAME_PIXELS,
     opts,
   )) as { packets?: Array<{ pts_time?: string; duration_time?: string }> };
   let end = 0;

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { MediaError } from './errors.js';
 import { resolve } from 'node:path';
 
 /**
@@ -49,10 +50,18 @@ export function isAllowedDemuxer(formatName: string, demuxers: readonly string[]
   return formatName.split(',').some((n) => demuxers.includes(n));
 }
 
-/** What ffmpeg's stderr says when the pixel cap stopped it: the refused size, or null. */
-export function pixelCapHit(stderr: string): { width: number; height: number } | null {
+export function frameTooLarge(width: number, height: number, maxPixels: number = MAX_FRAME_PIXELS): MediaError {
+  return new MediaError('frame_too_large', `The frame is ${width}×${height}; at most ${maxPixels} pixels are accepted.`, {
+    width,
+    height,
+    maxPixels,
+  });
+}
+
+/** The `frame_too_large` error when ffmpeg's stderr says the pixel cap stopped it, else null. */
+export function pixelCapError(stderr: string, maxPixels: number = MAX_FRAME_PIXELS): MediaError | null {
   const m = /Picture size (\d+)x(\d+) exceeds specified max pixel count/.exec(stderr);
-  return m ? { width: Number(m[1]), height: Number(m[2]) } : null;
+  return m ? frameTooLarge(Number(m[1]), Number(m[2]), maxPixels) : null;
 }
 
 const IMAGE_SIGNATURES: Array<{ kind: string; test: (b: Buffer) => boolean }> = [

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger, type Logger } from '../common/logger.js';
 import { createGpuWorkerClient } from '../gpu-worker/client/index.js';
@@ -10,7 +9,7 @@ import { startLocalShotstack, type LocalShotstack } from '../shotstack/local/ser
 import { startFakeTelegram, type FakeTelegram, type RegisteredFile } from '../testing/fake-telegram.js';
 import { hasSharedMedia, SKIP_NO_MEDIA } from '../testing/media.js';
 import type { TelegramInputRef } from './contract.js';
-import { makeTestClips, startHarness, type Harness, type TestClips } from './test-support.js';
+import { makeTestClips, startHarness, telegramTestDeps, type Harness, type TestClips } from './test-support.js';
 
 /**
  * Every secret a job touches is absent from everything the job logs. One full job — Telegram download, overlay on
@@ -95,14 +94,7 @@ describe.skipIf(!hasSharedMedia)('secrets never reach the logs of a full job', (
           logger: capture,
         }),
         gpuHost: new URL(gpu.url).host,
-        telegram: {
-          api: new Api(BOT_TOKEN, { apiRoot: tg.apiRoot }),
-          token: BOT_TOKEN,
-          apiRoot: tg.apiRoot,
-          downloadLimitBytes: 20 * 1024 * 1024,
-          uploadLimitBytes: 50 * 1024 * 1024,
-          downloadTimeoutMs: 30_000,
-        },
+        telegram: telegramTestDeps(BOT_TOKEN, tg.apiRoot),
         renderer: {
           client: createShotstackClient({
             apiUrl: shotstack.url,

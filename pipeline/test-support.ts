@@ -30,6 +30,18 @@ import { startPipelineWorker, type PipelineWorker, type PipelineWorkerOptions } 
  * pixel check that the final video's bubble shows the speaker.
  */
 export const BOT_TOKEN = '777000:pipeline-test-token-SECRET';
+
+/** The worker's Bot API settings against a fake Telegram: the cloud Bot API's 20 MB download / 50 MB upload caps. */
+export function telegramTestDeps(token: string, apiRoot: string) {
+  return {
+    api: new Api(token, { apiRoot }),
+    token,
+    apiRoot,
+    downloadLimitBytes: 20 * 1024 * 1024,
+    uploadLimitBytes: 50 * 1024 * 1024,
+    downloadTimeoutMs: 30_000,
+  };
+}
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestClips {
@@ -144,14 +156,7 @@ export async function startHarness(name: string): Promise<Harness> {
           : null,
         gpuHost: o.gpu ? new URL(o.gpu.url).host : null,
         gpuHealthIntervalMs: 60_000,
-        telegram: {
-          api: new Api(BOT_TOKEN, { apiRoot: tg.apiRoot }),
-          token: BOT_TOKEN,
-          apiRoot: tg.apiRoot,
-          downloadLimitBytes: 20 * 1024 * 1024,
-          uploadLimitBytes: 50 * 1024 * 1024,
-          downloadTimeoutMs: 30_000,
-        },
+        telegram: telegramTestDeps(BOT_TOKEN, tg.apiRoot),
         renderer: { client, id: shotstack.url, isLocal: true, lumaPolarity: 'white-visible', discardRender: (id) => shotstack.discardRender(id) },
         settings: TEST_SETTINGS,
         allowLocalInputs: true,

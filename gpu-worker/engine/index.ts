@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FfmpegError, probeMedia } from '../../common/ffmpeg.js';
 import { CancelledError, MediaError } from '../../common/errors.js';
-import { MAX_FRAME_PIXELS, MIN_DURATION_SEC, pixelCapHit } from '../../common/media-gate.js';
+import { MIN_DURATION_SEC, pixelCapError } from '../../common/media-gate.js';
 import { logger as rootLogger } from '../../common/logger.js';
 import { engineConfig } from './config.js';
 import { Compositor } from './frame/compose.js';
@@ -211,8 +211,8 @@ export async function renderOverlay(
     if (signal?.aborted) throw new CancelledError();
     await decoder.done.catch((e) => {
       // The decoder's pixel cap (media gate) stopped a stream whose frame size grew past what the probe saw.
-      const big = e instanceof FfmpegError ? pixelCapHit(e.stderrTail) : null;
-      if (big) throw new MediaError('frame_too_large', `A frame is ${big.width}×${big.height}; at most ${MAX_FRAME_PIXELS} pixels are accepted.`, big);
+      const big = e instanceof FfmpegError ? pixelCapError(e.stderrTail) : null;
+      if (big) throw big;
       // A decoder that fails before yielding anything (a header without data) is a corrupt file, not a crash.
       if (frames === 0 && !signal?.aborted) throw new MediaError('corrupt', 'The video could not be decoded.', { cause: String(e) });
       if (frames < expectedFrames * MIN_DECODED_SHARE) return; // judged below
