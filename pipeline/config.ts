@@ -31,6 +31,11 @@ function bubbleRingVariable() {
 
 export const pipelineConfigSchema = z.object({
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /**
+   * What bot and worker do at start-up when Redis could lose jobs (no `appendonly yes`, or a `maxmemory-policy`
+   * other than `noeviction`): `warn` logs it and goes on, `refuse` stops the process naming the setting.
+   */
+  REDIS_DURABILITY: z.enum(['warn', 'refuse']).default('warn'),
   /** BullMQ key prefix; the pipeline's own keys live under `<prefix>:bubblecast:*`. */
   PIPELINE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('bubblecast'),
   /** Per-job work folders `<WORK_DIR>/<jobId>`; on a persistent volume a restarted worker resumes from them. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineConfig, env } from '../common/config.js';
+import { missingReadings, parseReadingsList, READING_KEYS } from './readings.js';
 import type { ShotstackClientOptions } from './client.js';
 
 /**
@@ -19,6 +20,28 @@ export const shotstackConfigSchema = z.object({
   /** Where the local renderer keeps sources and renders (git-ignored by default). */
   SHOTSTACK_LOCAL_DATA_DIR: z.string().default('tmp/shotstack-local'),
   SHOTSTACK_LUMA_POLARITY: z.enum(['white-visible', 'white-transparent']).default('white-visible'),
+  /**
+   * How the local renderer reads the Edit where Shotstack's docs are open (shotstack/readings.ts), a comma list such
+   * as `luma=white-transparent,scale=width,luma-geometry=viewport`; unnamed readings keep today's default.
+   */
+  SHOTSTACK_LOCAL_EMULATE: readingsList('SHOTSTACK_LOCAL_EMULATE', false),
+  /**
+   * Forces the renderer readings instead of calibrating them (all of `luma, luma-geometry, scale, alpha-webm,
+   * alpha-mov` must be named); unset = calibrate on first use (shotstack/calibration).
+   */
+  SHOTSTACK_READINGS: readingsList('SHOTSTACK_READINGS', true),
+  /** Calibration is redone after this many days (and whenever the schema version changes). */
+  SHOTSTACK_CALIBRATION_MAX_AGE_DAYS: env.int(30, 1, 3650),
+  /** Per-key request budgets per 60 s window, shared by all workers; unset = Shotstack's limit for SHOTSTACK_ENV. */
+  SHOTSTACK_EDIT_RATE_PER_MIN: env.int(0, 0, 100_000),
+  SHOTSTACK_INGEST_RATE_PER_MIN: env.int(0, 0, 100_000),
+  /** Uploads one process runs at once (each source is one upload plus polling). */
+  SHOTSTACK_INGEST_CONCURRENCY: env.int(2, 1, 16),
+  /**
+   * How long Shotstack keeps a finished render's hosted copy after the job has its file (it backs a "download
+   * link" a user may be sent); sources are deleted as soon as the result is downloaded. 0 = delete at once.
+   */
+  SHOTSTACK_RENDER_RETENTION_SEC: env.int(24 * 3600, 0, 30 * 24 * 3600),
   /** Limit for one HTTP exchange (not for whole uploads/downloads, which have their own). */
   SHOTSTACK_REQUEST_TIMEOUT_MS: env.int(30_000, 100),
   /** Limit for one upload PUT or one download of a rendered file. */
@@ -30,6 +53,24 @@ export const shotstackConfigSchema = z.object({
   SHOTSTACK_INGEST_DEADLINE_MS: env.int(10 * 60_000, 1000),
   SHOTSTACK_MAX_RETRIES: env.int(5, 0, 20),
 });
+
+/** A readings comma list (shotstack/readings.ts); `complete` requires every reading to be named. */
+function readingsList(variable: string, complete: boolean) {
+  return z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        const partial = parseReadingsList(v);
+        const missing = missingReadings(partial);
+        if (complete && missing.length) {
+          ctx.addIssue({ code: 'custom', message: `${variable} must name every reading (${READING_KEYS.join(', ')}); missing ${missing.join(', ')}` });
+        }
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `${variable}: ${(e as Error).message}` });
+      }
+    })
+    .optional();
+}
 
 export type ShotstackConfig = z.infer<typeof shotstackConfigSchema>;
 
