@@ -28,13 +28,6 @@ export interface MultipartResult {
   files: MultipartFile[];
 }
 
-export class MultipartTooLargeError extends Error {
-  constructor(readonly limit: number) {
-    super(`multipart body larger than ${limit} bytes`);
-    this.name = 'MultipartTooLargeError';
-  }
-}
-
 export class MultipartSyntaxError extends Error {
   constructor(message: string) {
     super(message);
@@ -64,52 +57,131 @@ interface OpenPart {
 
 /**
  * Reads `body` (the request) to the end. Files go to `dir/<n>-<safe name>`; on any error the files written so far
- * are removed before the error propagates.
+ * are removed before the error propagates. The size cap is the caller's (it answers like nginx, before parsing).
  */
 export async function readMultipart(
   body: AsyncIterable<Buffer | string>,
   boundary: string,
   dir: string,
-  limits: { maxBytes: number },
 ): Promise<MultipartResult> {
-  const firstDelimiter = Buffer.from(`--${boundary}`);
-  const delimiter = Buffer.from(`\r\n--${boundary}`);
-  const result: MultipartResult = { fields: [], files: [] };
-  let buf: Buffer = Buffer.alloc(0);
-  let state: State = 'preamble';
-  let part: OpenPart | null = null;
-  let total = 0;
-  let fileCounter = 0;
+  const parser = new MultipartParser(boundary, dir);
+  try {
+    for await (const raw of body) await parser.push(typeof raw === 'string' ? Buffer.from(raw) : raw);
+    return parser.end();
+  } catch (e) {
+    await parser.discard();
+    throw e;
+  }
+}
 
-  const writePart = async (data: Buffer) => {
-    if (!part || data.length === 0) return;
-    part.size += data.length;
-    if (part.handle) {
-      await part.handle.write(data);
-    } else {
-      if (part.size > MAX_FIELD_BYTES) throw new MultipartSyntaxError(`field ${part.name} is too long`);
-      part.chunks.push(data);
+/** A push parser: each chunk is consumed as far as it goes; an incomplete tail waits for the next one. */
+class MultipartParser {
+  private readonly firstDelimiter: Buffer;
+  private readonly delimiter: Buffer;
+  private readonly result: MultipartResult = { fields: [], files: [] };
+  private buf: Buffer = Buffer.alloc(0);
+  private state: State = 'preamble';
+  private part: OpenPart | null = null;
+  private fileCounter = 0;
+
+  constructor(
+    boundary: string,
+    private readonly dir: string,
+  ) {
+    this.firstDelimiter = Buffer.from(`--${boundary}`);
+    this.delimiter = Buffer.from(`\r\n--${boundary}`);
+  }
+
+  async push(chunk: Buffer): Promise<void> {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.state !== 'done' && (await this.step())) {
+      // each step consumed something; go on until one needs more bytes
     }
-  };
+  }
 
-  const finishPart = async () => {
-    if (!part) return;
-    if (part.handle) {
-      await part.handle.close();
-      result.files.push({
-        name: part.name,
-        fileName: part.fileName ?? part.name,
-        contentType: part.contentType,
-        path: part.path!,
-        size: part.size,
-      });
-    } else {
-      result.fields.push({ name: part.name, value: Buffer.concat(part.chunks).toString('utf8') });
+  end(): MultipartResult {
+    if (this.state !== 'done') throw new MultipartSyntaxError('the body ended before the closing boundary');
+    return this.result;
+  }
+
+  /** Closes and removes every file written so far (the request failed). */
+  async discard(): Promise<void> {
+    if (this.part?.handle) await this.part.handle.close().catch(() => undefined);
+    const paths = [...this.result.files.map((f) => f.path), ...(this.part?.path ? [this.part.path] : [])];
+    await Promise.all(paths.map((p) => rm(p, { force: true })));
+  }
+
+  /** One state transition; false when the buffer holds too little to make one. */
+  private step(): Promise<boolean> | boolean {
+    switch (this.state) {
+      case 'preamble':
+        return this.skipPreamble();
+      case 'afterDelimiter':
+        return this.afterDelimiter();
+      case 'headers':
+        return this.readHeaders();
+      case 'body':
+        return this.readBody();
+      default:
+        return false;
     }
-    part = null;
-  };
+  }
 
-  const startPart = async (headerText: string) => {
+  private skipPreamble(): boolean {
+    const i = this.buf.indexOf(this.firstDelimiter);
+    if (i < 0) {
+      this.buf = this.buf.subarray(Math.max(0, this.buf.length - this.firstDelimiter.length));
+      return false;
+    }
+    this.buf = this.buf.subarray(i + this.firstDelimiter.length);
+    this.state = 'afterDelimiter';
+    return true;
+  }
+
+  private afterDelimiter(): boolean {
+    if (this.buf.length < 2) return false;
+    const two = this.buf.subarray(0, 2).toString('latin1');
+    if (two === '--') {
+      this.state = 'done';
+      return false;
+    }
+    if (two !== '\r\n') throw new MultipartSyntaxError('garbage after a boundary');
+    this.buf = this.buf.subarray(2);
+    this.state = 'headers';
+    return true;
+  }
+
+  private async readHeaders(): Promise<boolean> {
+    const i = this.buf.indexOf('\r\n\r\n');
+    if (i < 0) {
+      if (this.buf.length > MAX_HEADER_BYTES) throw new MultipartSyntaxError('part headers too long');
+      return false;
+    }
+    await this.startPart(this.buf.subarray(0, i).toString('utf8'));
+    this.buf = this.buf.subarray(i + 4);
+    this.state = 'body';
+    return true;
+  }
+
+  private async readBody(): Promise<boolean> {
+    const i = this.buf.indexOf(this.delimiter);
+    if (i < 0) {
+      // Keep enough bytes to recognise a delimiter split across chunks.
+      const keep = this.delimiter.length - 1;
+      if (this.buf.length > keep) {
+        await this.writePart(this.buf.subarray(0, this.buf.length - keep));
+        this.buf = Buffer.from(this.buf.subarray(this.buf.length - keep));
+      }
+      return false;
+    }
+    await this.writePart(this.buf.subarray(0, i));
+    await this.finishPart();
+    this.buf = this.buf.subarray(i + this.delimiter.length);
+    this.state = 'afterDelimiter';
+    return true;
+  }
+
+  private async startPart(headerText: string): Promise<void> {
     const headers = new Map<string, string>();
     for (const line of headerText.split('\r\n')) {
       const i = line.indexOf(':');
@@ -120,82 +192,33 @@ export async function readMultipart(
     if (name === null) throw new MultipartSyntaxError('a part without a name');
     const fileName = paramOf(disposition, 'filename');
     const contentType = headers.get('content-type') ?? (fileName !== null ? 'application/octet-stream' : 'text/plain');
-    if (fileName !== null) {
-      const path = join(dir, `${++fileCounter}-${safeName(fileName)}`);
-      const handle = await open(path, 'w');
-      part = { name, fileName, contentType, handle, path, size: 0, chunks: [] };
-    } else {
-      part = { name, fileName: null, contentType, handle: null, path: null, size: 0, chunks: [] };
+    if (fileName === null) {
+      this.part = { name, fileName: null, contentType, handle: null, path: null, size: 0, chunks: [] };
+      return;
     }
-  };
+    const path = join(this.dir, `${++this.fileCounter}-${safeName(fileName)}`);
+    this.part = { name, fileName, contentType, handle: await open(path, 'w'), path, size: 0, chunks: [] };
+  }
 
-  try {
-    for await (const raw of body) {
-      const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-      total += chunk.length;
-      if (total > limits.maxBytes) throw new MultipartTooLargeError(limits.maxBytes);
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      // Process as much of the buffer as possible; leave an incomplete tail for the next chunk.
-      for (let progressed = true; progressed && state !== 'done'; ) {
-        progressed = false;
-        if (state === 'preamble') {
-          const i = buf.indexOf(firstDelimiter);
-          if (i < 0) {
-            buf = buf.subarray(Math.max(0, buf.length - firstDelimiter.length));
-            break;
-          }
-          buf = buf.subarray(i + firstDelimiter.length);
-          state = 'afterDelimiter';
-          progressed = true;
-        } else if (state === 'afterDelimiter') {
-          if (buf.length < 2) break;
-          const two = buf.subarray(0, 2).toString('latin1');
-          if (two === '--') {
-            state = 'done';
-          } else if (two === '\r\n') {
-            buf = buf.subarray(2);
-            state = 'headers';
-            progressed = true;
-          } else {
-            throw new MultipartSyntaxError('garbage after a boundary');
-          }
-        } else if (state === 'headers') {
-          const i = buf.indexOf('\r\n\r\n');
-          if (i < 0) {
-            if (buf.length > MAX_HEADER_BYTES) throw new MultipartSyntaxError('part headers too long');
-            break;
-          }
-          await startPart(buf.subarray(0, i).toString('utf8'));
-          buf = buf.subarray(i + 4);
-          state = 'body';
-          progressed = true;
-        } else if (state === 'body') {
-          const i = buf.indexOf(delimiter);
-          if (i < 0) {
-            // Keep enough bytes to recognise a delimiter split across chunks.
-            const keep = delimiter.length - 1;
-            if (buf.length > keep) {
-              await writePart(buf.subarray(0, buf.length - keep));
-              buf = Buffer.from(buf.subarray(buf.length - keep));
-            }
-            break;
-          }
-          await writePart(buf.subarray(0, i));
-          await finishPart();
-          buf = buf.subarray(i + delimiter.length);
-          state = 'afterDelimiter';
-          progressed = true;
-        }
-      }
+  private async writePart(data: Buffer): Promise<void> {
+    const part = this.part;
+    if (!part || data.length === 0) return;
+    part.size += data.length;
+    if (part.handle) return void (await part.handle.write(data));
+    if (part.size > MAX_FIELD_BYTES) throw new MultipartSyntaxError(`field ${part.name} is too long`);
+    part.chunks.push(data);
+  }
+
+  private async finishPart(): Promise<void> {
+    const part = this.part;
+    if (!part) return;
+    if (part.handle) {
+      await part.handle.close();
+      this.result.files.push({ name: part.name, fileName: part.fileName ?? part.name, contentType: part.contentType, path: part.path!, size: part.size });
+    } else {
+      this.result.fields.push({ name: part.name, value: Buffer.concat(part.chunks).toString('utf8') });
     }
-    if (state !== 'done') throw new MultipartSyntaxError('the body ended before the closing boundary');
-    return result;
-  } catch (e) {
-    const open = part as OpenPart | null;
-    if (open?.handle) await open.handle.close().catch(() => undefined);
-    const paths = [...result.files.map((f) => f.path), ...(open?.path ? [open.path] : [])];
-    await Promise.all(paths.map((p) => rm(p, { force: true })));
-    throw e;
+    this.part = null;
   }
 }
 

@@ -1,12 +1,46 @@
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Api, GrammyError, InputFile } from 'grammy';
+import { Api, GrammyError, HttpError, InputFile } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeTelegram, type FakeTelegram } from './fake-telegram.js';
+import { runFfmpeg } from '../common/ffmpeg.js';
+import { DEFAULT_RATE_LIMITS, startFakeTelegram, type FakeTelegram, type FakeTelegramOptions } from './fake-telegram.js';
+import { createCallbackQueries } from './fake-telegram/callback-queries.js';
+import { CALLBACK_QUERY_TTL_MS } from './fake-telegram/limits.js';
+import { createRateLimiter } from './fake-telegram/rate-limit.js';
 import { hasSharedMedia, media } from './media.js';
 
 const TOKEN = '123456:TEST-token-for-the-fake';
+
+/** nginx's page, written out here rather than imported, so the test checks the fake against the real bytes. */
+const NGINX_413 =
+  '<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n</body>\r\n</html>\r\n';
+const QUERY_TOO_OLD = 'Bad Request: query is too old and response timeout expired or query ID is invalid';
+const NOT_MODIFIED =
+  'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message';
+
+/** A raw JSON call, for asserting the exact wire answer (status, headers, body) rather than grammY's reading of it. */
+async function rawCall(tg: FakeTelegram, method: string, params: Record<string, unknown>) {
+  const res = await fetch(`${tg.apiRoot}/bot${tg.token}/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(params),
+  });
+  return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+}
+
+/** A fake for one test, closed afterwards. */
+async function withFake(opts: Partial<FakeTelegramOptions>, fn: (tg: FakeTelegram, api: Api) => Promise<void>) {
+  const tg = await startFakeTelegram({ token: TOKEN, ...opts });
+  try {
+    await fn(tg, new Api(TOKEN, { apiRoot: tg.apiRoot }));
+  } finally {
+    await tg.close();
+  }
+}
+
+const kb = (data: string) => ({ inline_keyboard: [[{ text: 'B', callback_data: data }]] });
 
 describe('fake Telegram Bot API (through grammY over HTTP)', () => {
   let tg: FakeTelegram;
@@ -15,7 +49,8 @@ describe('fake Telegram Bot API (through grammY over HTTP)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fake-tg-test-'));
-    tg = await startFakeTelegram({ token: TOKEN });
+    // These tests exercise other rules in quick succession in few chats; flood control has its own tests below.
+    tg = await startFakeTelegram({ token: TOKEN, rateLimits: false });
     api = new Api(TOKEN, { apiRoot: tg.apiRoot });
   });
   afterAll(async () => {
@@ -136,24 +171,12 @@ describe('fake Telegram Bot API (through grammY over HTTP)', () => {
     expect(bytes.length).toBe(upload.size);
   });
 
-  it('refuses uploads over the upload limit with 413', async () => {
-    const small = await startFakeTelegram({ token: TOKEN, uploadLimitBytes: 1000 });
-    try {
-      const a = new Api(TOKEN, { apiRoot: small.apiRoot });
-      const err = await a.sendDocument(1, new InputFile(Buffer.alloc(5000), 'x.bin')).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(GrammyError);
-      expect((err as GrammyError).error_code).toBe(413);
-      expect(small.sentFiles).toHaveLength(0);
-    } finally {
-      await small.close();
-    }
-  });
-
   it('injects faults: 429 with retry_after, 5xx, dropped connections, blocked chats', async () => {
     tg.injectFault({ method: 'sendMessage', status: 429, retryAfter: 3 });
     const e429 = (await api.sendMessage(5, 'x').catch((e: unknown) => e)) as GrammyError;
     expect(e429.error_code).toBe(429);
     expect(e429.parameters.retry_after).toBe(3);
+    expect(e429.description).toBe('Too Many Requests: retry after 3');
     tg.injectFault({ method: '*', status: 502, times: 1 });
     await expect(api.getMe()).rejects.toMatchObject({ error_code: 502 });
     tg.injectFault({ method: 'getMe', drop: true });
@@ -172,5 +195,289 @@ describe('fake Telegram Bot API (through grammY over HTTP)', () => {
     const body = (await res.json()) as { ok: boolean; result: { text: string; chat: { id: number } } };
     expect(body.ok).toBe(true);
     expect(body.result).toMatchObject({ text: 'hi there', chat: { id: 77 } });
+  });
+});
+
+describe('fake Bot API: request bodies over the cap get nginx\'s HTML 413', () => {
+  /** Streams `bytes` of a document upload without a content-length (as grammY does); resolves with what came back. */
+  function chunkedUpload(tg: FakeTelegram, bytes: number): Promise<string> {
+    return new Promise((resolve) => {
+      const url = `${tg.apiRoot}/bot${tg.token}/sendDocument`;
+      const req = request(url, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        res.on('end', () => resolve(`${res.statusCode} ${res.headers['content-type']} ${body === NGINX_413 ? 'nginx page' : body}`));
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+      req.write('--b\r\ncontent-disposition: form-data; name="document"; filename="x.bin"\r\n\r\n');
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      let left = Math.ceil(bytes / chunk.length);
+      const write = () => {
+        while (left-- > 0) if (!req.write(chunk)) return void req.once('drain', write);
+        req.end();
+      };
+      write();
+    });
+  }
+
+  it('uploadLimitBytes is the whole body: at the cap is fine, one byte over is the HTML page, and nothing is sent', async () => {
+    await withFake({ uploadLimitBytes: 1000, rateLimits: false }, async (tg, api) => {
+      const form = (n: number) => `chat_id=5&text=${'a'.repeat(n - 'chat_id=5&text='.length)}`;
+      const post = (body: string) =>
+        fetch(`${tg.apiRoot}/bot${TOKEN}/sendMessage`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      expect((await post(form(1000))).status).toBe(200);
+      const over = await post(form(1001));
+      expect(over.status).toBe(413);
+      expect(over.headers.get('content-type')).toBe('text/html');
+      expect(await over.text()).toBe(NGINX_413);
+      expect(tg.messages(5)).toHaveLength(1);
+
+      // grammY cannot read HTML as JSON: the caller gets an HttpError, not a GrammyError with error_code 413.
+      const err = await api.sendDocument(1, new InputFile(Buffer.alloc(5000), 'x.bin')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HttpError);
+      expect(tg.sentFiles).toHaveLength(0);
+      expect(tg.callsOf('sendDocument').at(-1)).toMatchObject({ httpStatus: 413, ok: false });
+    });
+  });
+
+  it('a streamed upload far over the cap still gets the status (the rest of the body is read, not reset)', async () => {
+    await withFake({ uploadLimitBytes: 1000 }, async (tg) => {
+      expect(await chunkedUpload(tg, 4 * 1024 * 1024)).toBe('413 text/html nginx page');
+      expect(await chunkedUpload(tg, 4 * 1024 * 1024)).toBe('413 text/html nginx page');
+    });
+  });
+
+  it('defaults: 50,000,000 bytes per request, 10,000,000 for sendPhoto', async () => {
+    await withFake({ rateLimits: false }, async (tg) => {
+      const multipart = (field: string, fileBytes: number) =>
+        Buffer.concat([
+          Buffer.from(`--b\r\ncontent-disposition: form-data; name="chat_id"\r\n\r\n9\r\n--b\r\ncontent-disposition: form-data; name="${field}"; filename="f.bin"\r\n\r\n`),
+          Buffer.alloc(fileBytes, 1),
+          Buffer.from('\r\n--b--\r\n'),
+        ]);
+      const post = (method: string, body: Buffer) =>
+        fetch(`${tg.apiRoot}/bot${TOKEN}/${method}`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=b' }, body });
+      const photo = await post('sendPhoto', multipart('photo', 10_000_000));
+      expect([photo.status, await photo.text()]).toEqual([413, NGINX_413]);
+      const doc = await post('sendDocument', multipart('document', 10_000_000));
+      expect(doc.status).toBe(200);
+      const huge = await post('sendDocument', Buffer.alloc(50_000_001));
+      expect([huge.status, await huge.text()]).toEqual([413, NGINX_413]);
+    });
+  });
+});
+
+describe('fake Bot API: video notes as strict as the real server', () => {
+  let dir: string;
+  let square: string;
+  let wide: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fake-tg-notes-'));
+    square = join(dir, 'square.mp4');
+    wide = join(dir, 'wide.mp4');
+    for (const [out, size] of [[square, '64x64'], [wide, '64x48']] as const) {
+      await runFfmpeg(['-f', 'lavfi', '-i', `color=c=red:s=${size}:d=0.4:r=10`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out]);
+    }
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses a URL ("sending video notes by a URL is currently unsupported"), though the same URL works for sendVideo', async () => {
+    await withFake({ rateLimits: false }, async (tg, api) => {
+      const file = await api.getFile(tg.registerFile(square).file_id);
+      const url = `${tg.apiRoot}/file/bot${TOKEN}/${file.file_path}`;
+      expect((await api.sendVideo(3, url)).video).toMatchObject({ width: 64, height: 64 });
+      await expect(api.sendVideoNote(3, url)).rejects.toMatchObject({
+        error_code: 400,
+        description: 'Bad Request: wrong file identifier/HTTP URL specified',
+      });
+    });
+  });
+
+  it('refuses a video that is not square, and a length over 640; a square one of length 640 goes', async () => {
+    await withFake({ rateLimits: false }, async (tg, api) => {
+      await expect(api.sendVideoNote(3, new InputFile(wide))).rejects.toMatchObject({
+        error_code: 400,
+        description: 'Bad Request: VIDEO_NOTE_NOT_SQUARE',
+      });
+      await expect(api.sendVideoNote(3, new InputFile(square), { length: 641 })).rejects.toMatchObject({
+        error_code: 400,
+        description: 'Bad Request: wrong video note length',
+      });
+      expect(tg.sentFiles).toHaveLength(0);
+      expect(tg.messages(3)).toHaveLength(0);
+      const note = await api.sendVideoNote(3, new InputFile(square), { length: 640 });
+      expect(note.video_note).toMatchObject({ length: 640 });
+    });
+  });
+});
+
+describe('fake Bot API: inline buttons', () => {
+  it('callback_data over 64 bytes of UTF-8 is BUTTON_DATA_INVALID on every method that takes reply_markup', async () => {
+    await withFake({ rateLimits: false }, async (tg, api) => {
+      const ok = kb('é'.repeat(32)); // 64 bytes
+      const bad = [kb('a'.repeat(65)), kb('é'.repeat(33))]; // 65 bytes; 33 characters but 66 bytes
+      const refused = { error_code: 400, description: 'Bad Request: BUTTON_DATA_INVALID' };
+      const text = await api.sendMessage(4, 'text', { reply_markup: ok });
+      const doc = await api.sendDocument(4, new InputFile(Buffer.from('doc'), 'd.txt'), { caption: 'c', reply_markup: ok });
+      for (const markup of bad) {
+        await expect(api.sendMessage(4, 'x', { reply_markup: markup })).rejects.toMatchObject(refused);
+        await expect(api.sendDocument(4, new InputFile(Buffer.from('d'), 'd.txt'), { reply_markup: markup })).rejects.toMatchObject(refused);
+        await expect(api.editMessageText(4, text.message_id, 'y', { reply_markup: markup })).rejects.toMatchObject(refused);
+        await expect(api.editMessageReplyMarkup(4, text.message_id, { reply_markup: markup })).rejects.toMatchObject(refused);
+        await expect(api.editMessageCaption(4, doc.message_id, { caption: 'd', reply_markup: markup })).rejects.toMatchObject(refused);
+        await expect(api.copyMessage(4, 4, text.message_id, { reply_markup: markup })).rejects.toMatchObject(refused);
+      }
+      expect(tg.messages(4)).toHaveLength(2);
+      expect(tg.messages(4)[0]!.history).toEqual(['text']);
+    });
+  });
+});
+
+describe('fake Bot API: callback queries expire', () => {
+  it('answerable once, within callbackQueryTtlMs; late, repeated or unknown answers are "query is too old"', async () => {
+    await withFake({ callbackQueryTtlMs: 300, rateLimits: false }, async (tg, api) => {
+      const msg = await api.sendMessage(8, 'pick', { reply_markup: kb('a') });
+      const prompt = tg.pushCallbackQuery({ chatId: 8, messageId: msg.message_id, data: 'a' });
+      const late = tg.pushCallbackQuery({ chatId: 8, messageId: msg.message_id, data: 'a' });
+      expect(await api.answerCallbackQuery(prompt.callback_query!.id)).toBe(true);
+      const tooOld = { error_code: 400, description: QUERY_TOO_OLD };
+      await expect(api.answerCallbackQuery(prompt.callback_query!.id)).rejects.toMatchObject(tooOld);
+      await expect(api.answerCallbackQuery('4242424242')).rejects.toMatchObject(tooOld);
+      await new Promise((r) => setTimeout(r, 400));
+      await expect(api.answerCallbackQuery(late.callback_query!.id)).rejects.toMatchObject(tooOld);
+    });
+  });
+
+  it('the default window is not short: an answer after half a second is accepted', async () => {
+    await withFake({ rateLimits: false }, async (tg, api) => {
+      const msg = await api.sendMessage(8, 'pick', { reply_markup: kb('a') });
+      const u = tg.pushCallbackQuery({ chatId: 8, messageId: msg.message_id, data: 'a' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await api.answerCallbackQuery(u.callback_query!.id)).toBe(true);
+    });
+  });
+
+  it('the default window is 15 s, on a clock the test controls', () => {
+    let now = 5_000;
+    const queries = createCallbackQueries(CALLBACK_QUERY_TTL_MS, () => now);
+    queries.add('in-time');
+    queries.add('late');
+    now += 15_000;
+    expect(() => queries.answer('in-time')).not.toThrow();
+    now += 1;
+    expect(() => queries.answer('late')).toThrow(QUERY_TOO_OLD);
+  });
+});
+
+describe('fake Bot API: text and caption lengths, unmodified edits', () => {
+  it('text: 4096 UTF-16 code units after entity parsing; one more is "message is too long", on send and on edit', async () => {
+    await withFake({ rateLimits: false }, async (_tg, api) => {
+      const tooLong = { error_code: 400, description: 'Bad Request: message is too long' };
+      const m = await api.sendMessage(6, 'a'.repeat(4096));
+      await expect(api.sendMessage(6, 'a'.repeat(4097))).rejects.toMatchObject(tooLong);
+      await expect(api.sendMessage(6, '😀'.repeat(2049))).rejects.toMatchObject(tooLong); // 2049 characters, 4098 units
+      expect((await api.sendMessage(6, '😀'.repeat(2048))).text).toHaveLength(4096);
+      expect((await api.sendMessage(6, `<b>${'a'.repeat(4096)}</b>`, { parse_mode: 'HTML' })).text).toHaveLength(4096);
+      await expect(api.editMessageText(6, m.message_id, 'b'.repeat(4097))).rejects.toMatchObject(tooLong);
+    });
+  });
+
+  it('captions: 1024; one more is "message caption is too long", on send and on edit', async () => {
+    await withFake({ rateLimits: false }, async (_tg, api) => {
+      const tooLong = { error_code: 400, description: 'Bad Request: message caption is too long' };
+      const file = () => new InputFile(Buffer.from('doc'), 'd.txt');
+      const doc = await api.sendDocument(6, file(), { caption: 'c'.repeat(1024) });
+      expect(doc.caption).toHaveLength(1024);
+      await expect(api.sendDocument(6, file(), { caption: 'c'.repeat(1025) })).rejects.toMatchObject(tooLong);
+      await expect(api.editMessageCaption(6, doc.message_id, { caption: 'd'.repeat(1025) })).rejects.toMatchObject(tooLong);
+    });
+  });
+
+  it('an edit that changes nothing is "message is not modified", for markup and captions too', async () => {
+    await withFake({ rateLimits: false }, async (_tg, api) => {
+      const notModified = { error_code: 400, description: NOT_MODIFIED };
+      const m = await api.sendMessage(6, 'same', { reply_markup: kb('x') });
+      await expect(api.editMessageText(6, m.message_id, 'same', { reply_markup: kb('x') })).rejects.toMatchObject(notModified);
+      await expect(api.editMessageReplyMarkup(6, m.message_id, { reply_markup: kb('x') })).rejects.toMatchObject(notModified);
+      expect(await api.editMessageReplyMarkup(6, m.message_id, { reply_markup: kb('y') })).toMatchObject({ text: 'same' });
+      const doc = await api.sendDocument(6, new InputFile(Buffer.from('doc'), 'd.txt'), { caption: 'cap' });
+      await expect(api.editMessageCaption(6, doc.message_id, { caption: 'cap' })).rejects.toMatchObject(notModified);
+      expect(await api.editMessageCaption(6, doc.message_id, { caption: 'new' })).toMatchObject({ caption: 'new' });
+    });
+  });
+});
+
+describe('fake Bot API: flood control', () => {
+  const tooMany = (n: number) => ({ ok: false, error_code: 429, description: `Too Many Requests: retry after ${n}`, parameters: { retry_after: n } });
+
+  it('a private chat past its burst gets the real 429 body; the call is not performed and is recorded', async () => {
+    await withFake({}, async (tg) => {
+      // Twelve at once: five fit the burst (plus one per second of refill if this machine is slow), the rest are refused.
+      const started = Date.now();
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => rawCall(tg, 'sendMessage', { chat_id: 31, text: `m${i}` })));
+      const refill = Math.floor((Date.now() - started) / 1000);
+      const refused = answers.filter((a) => a.status === 429);
+      expect(refused.length).toBeGreaterThanOrEqual(7 - refill);
+      expect(JSON.parse(refused[0]!.body)).toEqual(tooMany(1));
+      expect(refused[0]!.type).toBe('application/json');
+      expect(tg.messages(31)).toHaveLength(12 - refused.length);
+      expect(tg.calls.filter((c) => c.rateLimited && c.httpStatus === 429)).toHaveLength(refused.length);
+      // Another chat has its own bucket (and the global limit is far away).
+      expect((await rawCall(tg, 'sendMessage', { chat_id: 32, text: 'hi' })).status).toBe(200);
+    });
+  });
+
+  it('edits and uploads count too; a second later one more send is allowed', async () => {
+    await withFake({ rateLimits: { privateBurst: 2 } }, async (tg, api) => {
+      const m = await api.sendMessage(33, 'one');
+      await api.editMessageText(33, m.message_id, 'two');
+      const err = await api.sendDocument(33, new InputFile(Buffer.from('d'), 'd.txt')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GrammyError);
+      expect(err).toMatchObject({ error_code: 429, parameters: { retry_after: 1 } });
+      expect(tg.sentFiles).toHaveLength(0);
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(await api.editMessageText(33, m.message_id, 'three')).toMatchObject({ text: 'three' });
+    });
+  });
+
+  it('a group gets 20 per minute, with retry_after counting down to the oldest send leaving the window', async () => {
+    await withFake({}, async (tg) => {
+      const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => rawCall(tg, 'sendMessage', { chat_id: -100555, text: `g${i}` })));
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(20);
+      const retry = (JSON.parse(answers.find((a) => a.status === 429)!.body) as { parameters: { retry_after: number } }).parameters.retry_after;
+      expect(retry).toBeGreaterThan(50);
+      expect(retry).toBeLessThanOrEqual(60);
+    });
+  });
+
+  it('rateLimits: false switches it off', async () => {
+    await withFake({ rateLimits: false }, async (tg) => {
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => rawCall(tg, 'sendMessage', { chat_id: 34, text: `m${i}` })));
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+    });
+  });
+
+  it('the default numbers, on a clock the test controls: private 5 + 1/s, group 20 per 60 s, 30/s overall', () => {
+    let now = 1_000_000;
+    const limiter = createRateLimiter(DEFAULT_RATE_LIMITS, () => now);
+    const admitted = (chatId: number, n: number) => Array.from({ length: n }, () => limiter.admit(chatId)).filter((w) => w === 0).length;
+    expect(admitted(1, 6)).toBe(5);
+    now += 999;
+    expect(limiter.admit(1)).toBe(1);
+    now += 1;
+    expect(limiter.admit(1)).toBe(0);
+
+    now += 60_000;
+    expect(admitted(-5, 21)).toBe(20);
+    now += 30_000;
+    expect(limiter.admit(-5)).toBe(30);
+    now += 30_000;
+    expect(limiter.admit(-5)).toBe(0);
+
+    now += 60_000;
+    expect(Array.from({ length: 30 }, (_, i) => limiter.admit(100 + i)).every((w) => w === 0)).toBe(true);
+    expect(limiter.admit(200)).toBe(1);
+    now += 1000;
+    expect(limiter.admit(200)).toBe(0);
   });
 });
