@@ -1,12 +1,13 @@
-import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation, type ConversationData, type VersionedState } from '@grammyjs/conversations';
 import { sequentialize } from '@grammyjs/runner';
 import { RedisAdapter } from '@grammyjs/storage-redis';
 import { Bot, type Context } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
+import { installTelegramPolicy, telegramClientOptions } from '../common/telegram/api.js';
 import { adminCommands } from './admin/admin-commands.js';
 import { cancelCommand } from './commands/cancel.js';
 import { fallback } from './commands/fallback.js';
+import { resendButton } from './commands/resend.js';
 import { userCommands } from './commands/user-commands.js';
 import type { BotContext, FlowContext } from './context.js';
 import type { BotDeps } from './deps.js';
@@ -24,8 +25,9 @@ import { dialogueKey, recordMenusOf, refuseOthersMenus } from './ownership.js';
  *  4. /cancel, before the dialogues themselves (createConversation), or an active one would swallow it;
  *  5. the dialogues, then commands, admin commands, a video that starts a dialogue, "try again";
  *  6. the fallback for everything else.
- * The Telegram API client retries 429s and 5xx (auto-retry), outside and — installed as a conversation plugin,
- * because API transformers on bot.api do not reach inside conversations — inside the dialogues too.
+ * The Telegram API client follows the project's one policy (`common/telegram/`: 429s waited out, only safe repeats
+ * after network errors, an HTML 413 as a typed error) outside and — installed as a conversation plugin, because API
+ * transformers on bot.api do not reach inside conversations — inside the dialogues too.
  */
 export interface CreateBotOptions {
   token: string;
@@ -44,10 +46,10 @@ export function createBot(o: CreateBotOptions): Bot<BotContext> {
   const { deps } = o;
   const bot = new Bot<BotContext>(o.token, {
     botInfo: o.botInfo,
-    client: { ...(o.apiRoot ? { apiRoot: o.apiRoot } : {}), ...(o.fetch ? { fetch: o.fetch } : {}) },
+    client: telegramClientOptions({ apiRoot: o.apiRoot, fetch: o.fetch }),
   });
-  const retry = () => autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30 });
-  bot.api.config.use(retry());
+  const policy = { log: deps.log };
+  installTelegramPolicy(bot.api.config, policy);
 
   bot.use(sequentialize((ctx: Context) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
   bot.use(refuseOthersMenus(deps.store, deps.log));
@@ -64,7 +66,7 @@ export function createBot(o: CreateBotOptions): Bot<BotContext> {
       },
       plugins: [
         async (ctx, next) => {
-          ctx.api.config.use(retry());
+          installTelegramPolicy(ctx.api.config, policy);
           await next();
         },
         // API transformers on the outside context do not reach inside the dialogues either.
@@ -73,11 +75,13 @@ export function createBot(o: CreateBotOptions): Bot<BotContext> {
     }),
   );
   bot.use(cancelCommand(deps));
+  // «Send again» (an uncertain delivery) works mid-dialogue too, so before the dialogues as well.
+  bot.use(resendButton(deps));
   bot.use(createConversation<BotContext, FlowContext>(createOrderConversation(deps), ORDER));
   bot.use(createConversation<BotContext, FlowContext>(createSettingsConversation(deps), SETTINGS));
   bot.use(userCommands(deps));
   bot.use(adminCommands(deps));
-  bot.use(fallback());
+  bot.use(fallback(deps.log));
 
   bot.catch((err) => {
     deps.log.error({ updateId: err.ctx.update.update_id, err: err.error instanceof Error ? err.error.message : String(err.error) }, 'update failed');

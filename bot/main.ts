@@ -1,6 +1,6 @@
-import { autoRetry } from '@grammyjs/auto-retry';
-import { Api } from 'grammy';
 import { logger } from '../common/logger.js';
+import { checkRedisDurability } from '../common/redis-durability.js';
+import { createTelegramApi } from '../common/telegram/api.js';
 import { loadPipelineConfig } from '../pipeline/config.js';
 import { inputLimitsFromEnv, openPipeline } from '../pipeline/contract.js';
 import { assertWebhookConfig, loadBotConfig } from './config.js';
@@ -27,10 +27,12 @@ async function main(): Promise<void> {
   const pipeline = openPipeline();
   pipeline.redis.on('error', (e) => log.warn({ err: e.message }, 'redis error'));
   pipeline.queue.on('error', (e) => log.warn({ err: e.message }, 'queue error'));
+  // Before anything is queued: a Redis that can lose jobs is named (REDIS_DURABILITY=refuse throws: exit 1 below).
+  await checkRedisDurability(pipeline.redis, log, pipelineCfg.REDIS_DURABILITY);
   const { maxActivePerUser, ...limits } = inputLimitsFromEnv();
   const store = new BotStore(pipeline.redis, pipeline.prefix);
-  const api = new Api(cfg.BOT_TOKEN, { apiRoot });
-  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 30 }));
+  // The status notifier's and the preview's client; the bot's own (createBot) follows the same policy.
+  const api = createTelegramApi(cfg.BOT_TOKEN, { apiRoot, log });
   const status = createStatusNotifier({
     api,
     queue: pipeline.queue,

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareFn, Transformer } from 'grammy';
 import type { Logger } from '../common/logger.js';
+import { answerCallback } from '../common/telegram/best-effort.js';
 import type { BotContext } from './context.js';
 import { langOf, t } from './i18n/index.js';
 import type { BotStore } from './store.js';
@@ -70,7 +71,7 @@ export function refuseOthersMenus(store: BotStore, log: Logger): MiddlewareFn<Bo
       if (owner !== null && owner !== q.from.id) {
         log.debug({ chatId: ctx.chat!.id, messageId: q.message.message_id, owner, from: q.from.id }, "press on another user's menu refused");
         // Best effort: Telegram refuses answers to presses older than about 15 s.
-        await ctx.answerCallbackQuery({ text: t(langOf(ctx)).notYourMenu }).catch(() => undefined);
+        await answerCallback(ctx, log, { text: t(langOf(ctx)).notYourMenu });
         return;
       }
     }

@@ -85,6 +85,23 @@ describe('status messages from queue events', () => {
     await notifier.close();
   });
 
+  it('a job that only asked «Send again» (an uncertain delivery) does not claim the video is below', async () => {
+    const wire = recordingFetch();
+    const { log } = captureLogger();
+    const notifier = createStatusNotifier({ api: new Api(TOKEN, { fetch: wire.fetch }), queue: env.pipeline.queue, store: env.store, redisUrl: REDIS_URL, prefix: env.prefix, minIntervalMs: 150, log });
+    await notifier.listen();
+    worker = new Worker(RENDER_QUEUE, async () => ({ delivered: { method: 'sendMessage', messageId: 7, bytes: 0, uncertain: true } }), {
+      connection,
+      prefix: env.prefix,
+    });
+    await order(903, 13);
+    await waitFor(() => wire.of('editMessageText').some((c) => c.params.text === en.statusUncertain), 'uncertain status');
+    expect(wire.of('editMessageText').some((c) => c.params.text === en.statusDone)).toBe(false);
+    await worker.close();
+    worker = null;
+    await notifier.close();
+  });
+
   it('a failure that happens while no bot is listening reaches the user when a bot starts again', async () => {
     worker = new Worker(RENDER_QUEUE, async (): Promise<unknown> => {
       throw new UnrecoverableError('pipeline:render_failed: injected');

@@ -109,7 +109,14 @@ export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 
 export const loadPipelineConfig = defineConfig('pipeline', pipelineConfigSchema);
 
+/**
+ * The cloud Bot API refuses uploads over 50 MB, and its 50 MB are 50,000,000 bytes (not 50 MiB = 52,428,800, which
+ * this used to allow). The limit applies to the whole multipart request, which carries the caption, the other
+ * fields and the part headers besides the file, so the file itself is kept 1,000,000 bytes under it.
+ */
+export const CLOUD_UPLOAD_LIMIT_BYTES = 49_000_000;
+
 /** Byte limits of the Bot API server in use: the cloud refuses downloads over 20 MB and uploads over 50 MB. */
 export function telegramLimits(localApi: boolean): { downloadBytes: number; uploadBytes: number } {
-  return localApi ? { downloadBytes: 2000 * MB, uploadBytes: 2000 * MB } : { downloadBytes: 20 * MB, uploadBytes: 50 * MB };
+  return localApi ? { downloadBytes: 2000 * MB, uploadBytes: 2000 * MB } : { downloadBytes: 20 * MB, uploadBytes: CLOUD_UPLOAD_LIMIT_BYTES };
 }

@@ -182,6 +182,12 @@ export interface DeliveryRecord {
   shrunk?: boolean;
   /** Where the result was written (the CLI). */
   path?: string;
+  /**
+   * True when an earlier send of the result may or may not have reached the chat (its worker died, or lost Redis,
+   * between the send and the delivered marker): nothing was sent again; the user was asked instead, with a «Send
+   * again» button (`method` sendMessage, `messageId` that question), and the rendered file is kept for 24 h.
+   */
+  uncertain?: boolean;
 }
 
 export interface JobResult {
@@ -402,4 +408,6 @@ export {
 } from './failures.js';
 export { failureText, resultCaption } from './messages.js';
 export { createRedis } from './redis.js';
+export { approveResend, type ResendOutcome } from './worker/delivery-claim.js';
+export { RESEND_CALLBACK_RE } from './worker/uncertain-notice.js';
 export { PROCESSING_MODES, type ProcessingMode } from './config.js';

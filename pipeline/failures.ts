@@ -34,6 +34,8 @@ export const PIPELINE_FAILURE_CODES = [
   'gpu_unavailable',
   /** Shotstack (or the local renderer) kept refusing or timing out (after the job's retries). */
   'renderer_unavailable',
+  /** The renderer's readings are still being calibrated: no render is built before they are known (retried). */
+  'renderer_calibrating',
   /** Shotstack ran the render and it failed; its own error text is the detail. */
   'render_failed',
   /** The Bot API kept failing (network, 5xx, 429) after the job's retries. */

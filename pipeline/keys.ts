@@ -12,8 +12,14 @@ export interface PipelineKeys {
   counters: string;
   /** Hash of a job's finished stages (field = stage output name, value = JSON). */
   state(jobId: string): string;
-  /** Set once the result reached the chat; checked before sending, so a retried job never sends twice. */
+  /** Set right after the result reached the chat (worker/delivery-claim.ts); a run that finds it sends nothing. */
   delivered(jobId: string): string;
+  /** Set (NX) right before the result is sent: a run that finds it without `delivered` does not send blindly. */
+  deliveryClaim(jobId: string): string;
+  /** The claim a «Send again» button may approve; while it lives (24 h) the job's rendered file is kept. */
+  resendParked(jobId: string): string;
+  /** The user pressed «Send again»: holds the claim it approves, so one more send may take that claim over. */
+  resendApproved(jobId: string): string;
   /** Set once the failure notice was sent. */
   failureNotified(jobId: string): string;
   /** Set by cancelJob for a running job; the worker polls it. */
@@ -31,6 +37,9 @@ export function pipelineKeys(prefix: string): PipelineKeys {
     counters: `${base}:counters`,
     state: (id) => `${base}:state:${id}`,
     delivered: (id) => `${base}:delivered:${id}`,
+    deliveryClaim: (id) => `${base}:delivery-claim:${id}`,
+    resendParked: (id) => `${base}:resend-parked:${id}`,
+    resendApproved: (id) => `${base}:resend-approved:${id}`,
     failureNotified: (id) => `${base}:failure-notified:${id}`,
     cancel: (id) => `${base}:cancel:${id}`,
     workFolder: (id) => `${base}:work-folder:${id}`,

@@ -35,6 +35,10 @@ const FAILURES: Record<FailureCode, Record<Language, string>> = {
   too_many_jobs: { en: 'You already have videos in progress. Please wait until they are done.', ru: 'У вас уже есть видео в работе. Дождитесь, пока они будут готовы.' },
   gpu_unavailable: { en: 'The video processor is unavailable right now. Please try again later.', ru: 'Обработчик видео сейчас недоступен. Попробуйте позже.' },
   renderer_unavailable: { en: 'The rendering service is unavailable right now. Please try again later.', ru: 'Сервис рендеринга сейчас недоступен. Попробуйте позже.' },
+  renderer_calibrating: {
+    en: 'The rendering service is being set up and could not take your video in time. Please try again in a few minutes.',
+    ru: 'Сервис рендеринга настраивается и не успел взять ваше видео. Попробуйте ещё раз через несколько минут.',
+  },
   render_failed: { en: 'The final render failed. Please try again.', ru: 'Не удалось собрать итоговое видео. Попробуйте ещё раз.' },
   telegram_unavailable: { en: 'I could not send the result. Please try again later.', ru: 'Не удалось отправить результат. Попробуйте позже.' },
   output_too_large: { en: 'The result is too large for Telegram. Please try a shorter video.', ru: 'Результат слишком большой для Telegram. Попробуйте видео покороче.' },
@@ -67,4 +71,24 @@ const FAST_INSTEAD_OF_QUALITY: Record<Language, string> = {
 export function resultCaption(kind: 'video' | 'overlay' | 'note' | 'link', language: Language, fastInsteadOfQuality = false): string {
   const caption = CAPTIONS[kind][language];
   return fastInsteadOfQuality ? [caption, FAST_INSTEAD_OF_QUALITY[language]].filter(Boolean).join('\n') : caption;
+}
+
+// Sent instead of a second copy when an earlier send of the result may have reached the chat (worker/delivery-claim.ts).
+const UNCERTAIN_DELIVERY: Record<Language, (hours: number) => string> = {
+  en: (h) =>
+    'Your result may already be in this chat: I was interrupted right after sending it, so I cannot tell whether it arrived. ' +
+    `If you don't see it, press «Send again» (the button works for ${h} h).`,
+  ru: (h) =>
+    'Возможно, результат уже в этом чате: меня прервали сразу после отправки, и я не знаю, дошёл ли он. ' +
+    `Если вы его не видите, нажмите «Отправить ещё раз» (кнопка работает ${h} ч).`,
+};
+
+const RESEND_BUTTON: Record<Language, string> = { en: '📤 Send again', ru: '📤 Отправить ещё раз' };
+
+export function uncertainDeliveryText(language: Language, windowSec: number): string {
+  return UNCERTAIN_DELIVERY[language](Math.max(1, Math.round(windowSec / 3600)));
+}
+
+export function resendButtonText(language: Language): string {
+  return RESEND_BUTTON[language];
 }

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger, type Logger } from '../common/logger.js';
 import { createGpuWorkerClient } from '../gpu-worker/client/index.js';
 import { startGpuWorkerServer, type GpuWorkerServer } from '../gpu-worker/server/server.js';
+import { fixedReadings } from '../shotstack/calibration/index.js';
 import { createShotstackClient } from '../shotstack/client.js';
+import { DEFAULT_READINGS } from '../shotstack/readings.js';
 import { startLocalShotstack, type LocalShotstack } from '../shotstack/local/server.js';
 import { startFakeTelegram, type FakeTelegram, type RegisteredFile } from '../testing/fake-telegram.js';
 import { hasSharedMedia, SKIP_NO_MEDIA } from '../testing/media.js';
@@ -69,9 +71,10 @@ describe.skipIf(!hasSharedMedia)('secrets never reach the logs of a full job', (
       return res;
     });
 
-    // Faults on the paths most likely to log a URL or a header: a failed getFile (the whole attempt fails and is
-    // retried), a refused upload PUT and a throttled render poll (the client retries and says so).
-    tg.injectFault({ method: 'getFile', status: 500, description: 'Internal Server Error: injected' });
+    // Faults on the paths most likely to log a URL or a header: a failing getFile (the client's own retries — it is
+    // idempotent, 3 of them — run out, so the whole attempt fails and is retried), a refused upload PUT and a
+    // throttled render poll (the client retries and says so).
+    tg.injectFault({ method: 'getFile', status: 500, description: 'Internal Server Error: injected', times: 4 });
     shotstack.injectFaults({
       respond: [
         { route: 'upload', method: 'PUT', status: 503, count: 1 },
@@ -108,7 +111,7 @@ describe.skipIf(!hasSharedMedia)('secrets never reach the logs of a full job', (
           }),
           id: shotstack.url,
           isLocal: true,
-          lumaPolarity: 'white-visible',
+          readings: fixedReadings(DEFAULT_READINGS, 'local'),
         },
       },
     });

@@ -9,9 +9,11 @@ import type { Deliver, Deliverable } from './stages/deliver.js';
 import { bubbleLayout, engineOptionsFor, requiredOverlayFiles, type RenderSettings } from './stages/layout.js';
 import type { OverlayProducer } from './stages/overlay.js';
 import type { ProgressTracker } from './stages/progress.js';
-import { awaitAndDownload, ingestForRender, submitRender, type Renderer } from './stages/render.js';
+import { awaitAndDownload, ingestForRender, ingestStillValid, submitRender, type Renderer } from './stages/render.js';
+import { overlaySettingsFor } from './stages/renderer-readings.js';
 import type { InputsState, LocalMedia, OverlayState, RenderedState, StateStore } from './stages/state.js';
 import { isShotstackError } from '../shotstack/errors.js';
+import type { MatteFrame } from '../shotstack/matte.js';
 import { PipelineError } from './failures.js';
 
 /**
@@ -98,7 +100,9 @@ export async function runPipeline(run: PipelineRun): Promise<JobResult> {
   }
 
   async function ensureOverlay(): Promise<OverlayState> {
-    const needed = requiredOverlayFiles(data, deps.settings);
+    // PIPELINE_OVERLAY_KIND=alpha depends on the renderer's readings (a lost MOV alpha means the luma pair).
+    const settings = await overlaySettingsFor(deps.renderer, data, deps.settings, { signal, log: stageLog('overlay') });
+    const needed = requiredOverlayFiles(data, settings);
     const stored = await state.get('overlay');
     if (stored && needed.every((n) => stored.files[n] && existsSync(stored.files[n]))) return stored;
     const inputs = await ensureInputs();
@@ -111,7 +115,7 @@ export async function runPipeline(run: PipelineRun): Promise<JobResult> {
       input: inputs.head.path,
       durationSec: inputs.head.durationSec,
       outDir: join(workDir, 'overlay'),
-      options: engineOptionsFor(data, deps.settings),
+      options: engineOptionsFor(data, settings),
       engine: data.options.engine,
       onProgress: (f) => progress.update('overlay', f),
       signal,
@@ -141,7 +145,7 @@ export async function runPipeline(run: PipelineRun): Promise<JobResult> {
       let render = await state.get('render');
       if (render && render.renderer !== renderer.id) render = undefined;
       if (!render) {
-        const ingest = await ensureIngest(renderer, l);
+        const ingest = await ensureIngest(renderer, layout.placement, l);
         const inputs = await ensureInputs();
         const overlay = await state.get('overlay');
         if (!overlay) throw new PipelineError('internal', 'overlay state vanished before the render', true);
@@ -174,15 +178,15 @@ export async function runPipeline(run: PipelineRun): Promise<JobResult> {
     }
   }
 
-  async function ensureIngest(renderer: Renderer, l: Logger) {
+  async function ensureIngest(renderer: Renderer, frame: MatteFrame, l: Logger) {
     const stored = await state.get('ingest');
-    if (stored && stored.renderer === renderer.id) return stored;
+    if (stored && (await ingestStillValid(renderer, stored, { signal, log: l }))) return stored;
     const overlay = await ensureOverlay();
     const inputs = await ensureInputs();
     checkpoint();
     ran.add('render');
     progress.update('render', 0);
-    const value = await ingestForRender(renderer, overlay, inputs.background!, workDir, {
+    const value = await ingestForRender(renderer, overlay, inputs.background!, frame, workDir, {
       signal,
       log: l,
       onProgress: (f) => progress.update('render', f),

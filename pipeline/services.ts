@@ -3,6 +3,8 @@ import type { Logger } from '../common/logger.js';
 import { createGpuWorkerClient, type GpuWorkerClient } from '../gpu-worker/client/index.js';
 import { clientOptionsFromConfig, createShotstackClient, startLocalShotstack, usesLocalRenderer, type ShotstackConfig } from '../shotstack/index.js';
 import type { PipelineConfig } from './config.js';
+import { localReadings, publishFixedReadings, serviceReadings } from './readings-source.js';
+import { openShotstackUpkeep } from './shotstack-upkeep.js';
 import type { RenderSettings } from './stages/layout.js';
 import type { Renderer } from './stages/render.js';
 
@@ -11,13 +13,12 @@ import type { Renderer } from './stages/render.js';
  */
 
 /** How every job renders, from the operator's env: the same for the worker and the render CLI. */
-export function renderSettingsFromConfig(cfg: PipelineConfig, shotstackCfg: ShotstackConfig): RenderSettings {
+export function renderSettingsFromConfig(cfg: PipelineConfig): RenderSettings {
   return {
     resolution: cfg.PIPELINE_RESOLUTION,
     fps: cfg.PIPELINE_FPS as RenderSettings['fps'],
     overlayKind: cfg.PIPELINE_OVERLAY_KIND,
     backgroundVolume: cfg.PIPELINE_BACKGROUND_VOLUME,
-    lumaPolarity: shotstackCfg.SHOTSTACK_LUMA_POLARITY,
     maxDurationSec: cfg.PIPELINE_MAX_INPUT_DURATION_SEC,
     maxInputBytes: cfg.PIPELINE_MAX_INPUT_BYTES,
     ...(cfg.PIPELINE_BUBBLE_RING ? { bubbleRing: cfg.PIPELINE_BUBBLE_RING } : {}),
@@ -47,20 +48,43 @@ export interface OpenRenderer {
  * Shotstack when a key (or an explicit SHOTSTACK_API_URL) is set; otherwise a local Shotstack-compatible renderer
  * started in this process on a free port. Its sources and renders live only as long as this process, which the
  * renderer id (its URL) tells the pipeline: after a restart, stored render ids of the old one are not polled.
+ * The renderer's readings come with it (see readings-source.ts); `calibrationRedis` (the worker's Redis URL and
+ * queue prefix) lets every worker share one calibration, and the bot's /mode show it.
  */
-export async function openRenderer(cfg: ShotstackConfig, o: { dataDir?: string; logger: Logger }): Promise<OpenRenderer> {
+export async function openRenderer(
+  cfg: ShotstackConfig,
+  o: { dataDir?: string; logger: Logger; calibrationRedis?: { url: string; prefix: string } },
+): Promise<OpenRenderer> {
   if (!usesLocalRenderer(cfg)) {
     const opts = clientOptionsFromConfig(cfg);
-    const client = createShotstackClient({ ...opts, logger: o.logger });
+    // The same Redis as the calibration: the request budget is per key, shared by every worker.
+    const upkeep = openShotstackUpkeep(cfg, { redis: o.calibrationRedis, logger: o.logger });
+    const client = createShotstackClient({ ...opts, budget: upkeep.budget, logger: o.logger });
+    const calibration = serviceReadings(cfg, { client, apiUrl: opts.apiUrl, logger: o.logger, redis: o.calibrationRedis });
+    // Sources go once the job has its file; the hosted copy after the retention (at once for a renderer without a
+    // key: its file URLs are never sent as download links).
+    const cleanup = upkeep.startCleanup(client, cfg.SHOTSTACK_API_KEY ? cfg.SHOTSTACK_RENDER_RETENTION_SEC : 0);
+    await publishFixedReadings(calibration.readings, o.calibrationRedis, o.logger);
     return {
-      renderer: { client, id: opts.apiUrl, isLocal: !cfg.SHOTSTACK_API_KEY, lumaPolarity: cfg.SHOTSTACK_LUMA_POLARITY },
-      close: async () => undefined,
+      renderer: {
+        client,
+        id: opts.apiUrl,
+        isLocal: !cfg.SHOTSTACK_API_KEY,
+        readings: calibration.readings,
+        discardRender: (id) => cleanup.afterDownload(id),
+      },
+      close: async () => {
+        await calibration.close();
+        await upkeep.close();
+      },
     };
   }
+  const { emulate, readings } = localReadings(cfg, o.logger);
+  await publishFixedReadings(readings, o.calibrationRedis, o.logger);
   const local = await startLocalShotstack({
     port: 0,
     dataDir: o.dataDir ? join(o.dataDir, `local-shotstack-${process.pid}`) : undefined,
-    lumaPolarity: cfg.SHOTSTACK_LUMA_POLARITY,
+    emulate,
     logger: o.logger,
   });
   const client = createShotstackClient({ ...clientOptionsFromConfig({ ...cfg, SHOTSTACK_API_URL: local.url }), pollIntervalMs: 250, logger: o.logger });
@@ -70,7 +94,7 @@ export async function openRenderer(cfg: ShotstackConfig, o: { dataDir?: string; 
       client,
       id: local.url,
       isLocal: true,
-      lumaPolarity: cfg.SHOTSTACK_LUMA_POLARITY,
+      readings,
       // In-process: users' videos leave this machine's disk as soon as the job has its file.
       discardRender: (id) => local.discardRender(id),
     },

@@ -2,16 +2,18 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Api } from 'grammy';
+import { createTelegramApi } from '../common/telegram/api.js';
 import type { Redis } from 'ioredis';
 import { runFfmpeg } from '../common/ffmpeg.js';
 import { logger as rootLogger, type Logger } from '../common/logger.js';
 import { createGpuWorkerClient } from '../gpu-worker/client/index.js';
+import { fixedReadings, type ReadingsSource } from '../shotstack/calibration/index.js';
 import { createShotstackClient } from '../shotstack/client.js';
+import { DEFAULT_READINGS, type RendererReadings } from '../shotstack/readings.js';
 import { startLocalShotstack, type LocalShotstack } from '../shotstack/local/server.js';
 import { startFakeTelegram, type FakeTelegram, type RegisteredFile } from '../testing/fake-telegram.js';
 import { media, readFrames } from '../testing/media.js';
-import type { ProcessingMode } from './config.js';
+import { telegramLimits, type ProcessingMode } from './config.js';
 import {
   createRedis,
   createRenderQueue,
@@ -34,11 +36,12 @@ export const BOT_TOKEN = '777000:pipeline-test-token-SECRET';
 /** The worker's Bot API settings against a fake Telegram: the cloud Bot API's 20 MB download / 50 MB upload caps. */
 export function telegramTestDeps(token: string, apiRoot: string) {
   return {
-    api: new Api(token, { apiRoot }),
+    // The production client and caps: the fake Bot API is as strict as Telegram (flood control, the HTML 413).
+    api: createTelegramApi(token, { apiRoot }),
     token,
     apiRoot,
-    downloadLimitBytes: 20 * 1024 * 1024,
-    uploadLimitBytes: 50 * 1024 * 1024,
+    downloadLimitBytes: telegramLimits(false).downloadBytes,
+    uploadLimitBytes: telegramLimits(false).uploadBytes,
     downloadTimeoutMs: 30_000,
   };
 }
@@ -77,7 +80,6 @@ export const TEST_SETTINGS: RenderSettings = {
   fps: 25,
   overlayKind: 'luma',
   backgroundVolume: 0.25,
-  lumaPolarity: 'white-visible',
   maxDurationSec: 60,
   maxInputBytes: 200 * 1024 * 1024,
 };
@@ -90,6 +92,10 @@ export interface HarnessWorkerOptions {
   gpu?: { url: string; token: string; deadlineMs?: number; idleTimeoutMs?: number } | null;
   logger?: Logger;
   shotstackMaxRetries?: number;
+  /** The renderer's readings as the worker learns them; default: exactly what the local renderer emulates. */
+  readings?: ReadingsSource;
+  /** How long a job attempt waits for pending readings. */
+  readingsWaitMs?: number;
   extra?: Partial<PipelineWorkerOptions>;
 }
 
@@ -112,11 +118,13 @@ export interface Harness {
 
 let chatCounter = 1000;
 
-export async function startHarness(name: string): Promise<Harness> {
+/** `emulate`: how the local renderer reads Edits (shotstack/readings.ts); default DEFAULT_READINGS. */
+export async function startHarness(name: string, o: { emulate?: Partial<RendererReadings> } = {}): Promise<Harness> {
   const prefix = `bctest-${name}-${process.pid}-${Date.now().toString(36)}`;
   const workDir = await mkdtemp(join(tmpdir(), `pipeline-${name}-`));
   const tg = await startFakeTelegram({ token: BOT_TOKEN });
-  const shotstack = await startLocalShotstack({ port: 0, logger: rootLogger });
+  const shotstack = await startLocalShotstack({ port: 0, logger: rootLogger, emulate: o.emulate });
+  const emulated: RendererReadings = { ...DEFAULT_READINGS, ...o.emulate };
   const redis = createRedis(REDIS_URL);
   const queue = createRenderQueue(redis, prefix);
   const files = new Map<string, RegisteredFile>();
@@ -157,7 +165,14 @@ export async function startHarness(name: string): Promise<Harness> {
         gpuHost: o.gpu ? new URL(o.gpu.url).host : null,
         gpuHealthIntervalMs: 60_000,
         telegram: telegramTestDeps(BOT_TOKEN, tg.apiRoot),
-        renderer: { client, id: shotstack.url, isLocal: true, lumaPolarity: 'white-visible', discardRender: (id) => shotstack.discardRender(id) },
+        renderer: {
+          client,
+          id: shotstack.url,
+          isLocal: true,
+          readings: o.readings ?? fixedReadings(emulated, 'local'),
+          readingsWaitMs: o.readingsWaitMs,
+          discardRender: (id) => shotstack.discardRender(id),
+        },
         settings: TEST_SETTINGS,
         allowLocalInputs: true,
         lockDurationMs: 30_000,

@@ -1,137 +1,133 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createShotstackClient } from './client.js';
-import { clientOptionsFromConfig, loadShotstackConfig } from './config.js';
-import { isBlue, isRed, makeAlphaBubble, makeCircleMatte, makeSolidVideo, readRgbFrame, type Rgb } from './probe-media.js';
-import { bubblePlacement, buildBubbleEdit, type BubbleEditOptions, type BubbleOverlay } from './timeline.js';
+import { parseEnv } from '../common/config.js';
+import { createLogger } from '../common/logger.js';
+import { pipelineConfigSchema } from '../pipeline/config.js';
+import { createRedis } from '../pipeline/redis.js';
+import { calibrationKeyId, installedSchemaVersion, PROBE_COST, redisCalibrationStore, runCalibration, type CalibrationRun } from './calibration/index.js';
+import { RING_PROBE_COST, runRingProbe, type RingProbeResult } from './calibration/ring-probe.js';
+import { createShotstackClient, type ShotstackClient } from './client.js';
+import { clientOptionsFromConfig, loadShotstackConfig, usesLocalRenderer } from './config.js';
+import { formatReadings, type RendererReadings } from './readings.js';
 
 /**
- * `npm run shotstack:check` — asks the REAL Shotstack (sandbox key) the questions its docs leave open:
- * 1. luma polarity: is a white matte area visible or transparent? (→ SHOTSTACK_LUMA_POLARITY)
- * 2. do alpha videos survive as inputs: WebM VP9α, MOV qtrle?
- * 3. does the bubble ring (a shape asset, see bubble-ring.ts) land just outside the bubble's edge — i.e. is the
- *    stroke centred on the outline and the shape centred in its box, as the builder assumes?
- * It uploads a blue background and a red bubble (a disc via a luma matte / via alpha), renders three small
- * probe timelines, downloads them and reads pixels: the bubble centre, a corner of the bubble's square (outside
- * the disc) and a point just outside the square.
+ * `npm run shotstack:check [--save | --forget] [--ring]` — calibrates the configured Shotstack key now (the workers do it
+ * by themselves before their first render; see shotstack/calibration) and prints the report: the renders, what
+ * they cost, every sample and measurement, and the readings decided — or why one could not be.
+ *   --save    stores the result in Redis for the workers (REDIS_URL, PIPELINE_QUEUE_PREFIX)
+ *   --forget  deletes the stored readings instead (no renders): the next job calibrates again
+ *   --ring    then also runs the ring probe (calibration/ring-probe.ts) with the readings just decided: one more
+ *             render, checking that the bubble ring lands just outside the bubble's edge
+ * Exit code: 0 when every reading was decided (or the readings were forgotten) and, with --ring, the ring is where
+ * expected; 1 when not; 2 on a usage error.
  */
+const USAGE = 'usage: npm run shotstack:check -- [--save | --forget] [--ring]';
+const KNOWN_FLAGS = new Set(['--save', '--forget', '--ring']);
+const flags = new Set(process.argv.slice(2));
+const unknownFlags = [...flags].filter((f) => !KNOWN_FLAGS.has(f));
+const conflict = flags.has('--forget') && (flags.has('--save') || flags.has('--ring'));
+if (unknownFlags.length || conflict) {
+  console.error(`${unknownFlags.length ? `unknown option ${unknownFlags.join(' ')}\n` : ''}${USAGE}`);
+  process.exit(2);
+}
+
 const cfg = loadShotstackConfig();
-if (!cfg.SHOTSTACK_API_KEY) {
+if (usesLocalRenderer(cfg)) {
   console.error(
-    'shotstack:check needs a real Shotstack key: set SHOTSTACK_API_KEY (a sandbox key, with SHOTSTACK_ENV=stage).\n' +
-      'It renders four small probe videos on Shotstack to find the luma polarity, whether alpha MOV/WebM inputs ' +
-      'keep their transparency and where the bubble ring lands. (To dry-run it against the local renderer: SHOTSTACK_API_URL=http://127.0.0.1:4550 ' +
-      'with any key.)',
+    'shotstack:check calibrates a real Shotstack key: set SHOTSTACK_API_KEY (and SHOTSTACK_ENV=stage for a sandbox key).\n' +
+      `It renders ${PROBE_COST.renders} probe videos (${PROBE_COST.outputSeconds} s of output in all). Without a key the pipeline uses the local renderer, whose ` +
+      'readings need no calibration. (Dry run against the local renderer: SHOTSTACK_API_URL=http://127.0.0.1:4550 with any key.)',
   );
   process.exit(2);
 }
 
-const client = createShotstackClient(clientOptionsFromConfig(cfg));
-const OUT = { width: 512, height: 288 };
-const options: BubbleEditOptions = {
-  position: 'topLeft', size: 0.35, margin: 0.05, aspect: '16:9', resolution: 'sd', fps: 25,
-  duration: 'bubble', backgroundAudio: false, backgroundVolume: 0, lumaPolarity: 'white-visible',
-};
-// sd is 1024×576; the probe renders at 512×288 (same aspect, so the fractional layout is unchanged).
-const place = bubblePlacement(options);
-const k = OUT.width / place.width;
-const sq = { x: place.x * k, y: place.y * k, side: place.side * k };
-const points = {
-  centre: [Math.round(sq.x + sq.side / 2), Math.round(sq.y + sq.side / 2)],
-  squareCorner: [Math.round(sq.x + 6), Math.round(sq.y + 6)],
-  outside: [Math.round(sq.x + sq.side + 10), Math.round(sq.y + sq.side / 2)],
-} as const;
+const logger = createLogger({ level: 'warn', service: 'shotstack-check' });
+const clientOptions = { ...clientOptionsFromConfig(cfg), logger };
+const keyId = calibrationKeyId(clientOptions.apiUrl, cfg.SHOTSTACK_ENV, cfg.SHOTSTACK_API_KEY);
 
-type Samples = Record<keyof typeof points, Rgb>;
-
-async function probe(label: string, overlay: BubbleOverlay, bgSrc: string, dir: string): Promise<Samples> {
-  const edit = buildBubbleEdit({ background: { src: bgSrc, durationSec: 2, hasAudio: false }, overlay, overlayDurationSec: 2, options });
-  edit.output.size = OUT;
-  const id = await client.submitRender(edit);
-  const done = await client.waitForRender(id, { onStatus: (s) => console.log(`  ${label}: ${s}`) });
-  console.log(`  ${label}: ${done.url}`);
-  const file = join(dir, `${label}.mp4`);
-  await client.downloadTo(done.url, file);
-  const px = await readRgbFrame(file, 1, OUT);
-  return Object.fromEntries(Object.entries(points).map(([name, [x, y]]) => [name, px(x, y)])) as Samples;
+/** The workers' Redis store for this key (its connection closed by `use`'s end). */
+async function withStore<T>(use: (store: ReturnType<typeof redisCalibrationStore>) => Promise<T>): Promise<T> {
+  const env = parseEnv('pipeline', pipelineConfigSchema.pick({ REDIS_URL: true, PIPELINE_QUEUE_PREFIX: true }));
+  const redis = createRedis(env.REDIS_URL, { connectionName: 'bubblecast-shotstack-check' });
+  try {
+    return await use(redisCalibrationStore(redis, env.PIPELINE_QUEUE_PREFIX, keyId));
+  } finally {
+    redis.disconnect();
+  }
 }
 
-/**
- * The ring probe renders at the preset's own size (shape sizes are output pixels, they do not shrink with the
- * output the way the fraction-placed bubble does) and samples along the bubble's left radius, from the edge out.
- */
-const RING = { color: '#FFFF00', widthPx: 12 };
-const isYellow = ([r, g, b]: Rgb) => r > 190 && g > 190 && b < 80;
+function printReport(run: CalibrationRun): void {
+  const { decision } = run;
+  console.log(`renders: ${Object.entries(run.renders).map(([name, r]) => `${name} ${r.id}`).join(', ')} (${Math.round(run.elapsedMs / 1000)} s)`);
+  const compact = (_k: string, v: unknown) => (Array.isArray(v) && v.every((n) => typeof n === 'number') ? v.join(',') : v);
+  console.log(`evidence: ${JSON.stringify(decision.evidence, compact, 2)}`);
+  for (const problem of decision.problems) console.log(`problem: ${problem}`);
+  const decided = Object.entries(decision.decided).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+  console.log(decision.readings ? `readings: ${formatReadings(decision.readings)}` : `UNDECIDED — decided only: ${decided}`);
+}
 
-async function probeRing(overlay: BubbleOverlay, bgSrc: string, dir: string) {
-  const ringOptions: BubbleEditOptions = { ...options, ring: RING, shape: 'circle' };
-  const edit = buildBubbleEdit({ background: { src: bgSrc, durationSec: 2, hasAudio: false }, overlay, overlayDurationSec: 2, options: ringOptions });
-  const id = await client.submitRender(edit);
-  const done = await client.waitForRender(id, { onStatus: (s) => console.log(`  ring: ${s}`) });
-  console.log(`  ring: ${done.url}`);
-  const file = join(dir, 'ring.mp4');
-  await client.downloadTo(done.url, file);
-  const px = await readRgbFrame(file, 1, place);
-  const cy = place.y + place.side / 2;
-  const edgeX = place.x; // the bubble's left edge; the ring should cover edgeX - widthPx … edgeX
-  const along = Object.fromEntries(
-    [-RING.widthPx - 6, -RING.widthPx + 2, -RING.widthPx / 2, -2, 4].map((d) => [`edge${d >= 0 ? '+' : ''}${d}px`, px(edgeX + d, cy)]),
+function printRing(ring: RingProbeResult): void {
+  console.log(`ring render: ${ring.render.id}`);
+  for (const s of ring.samples) {
+    const mark = s.seen === s.want ? 'ok' : `WANT ${s.want}`;
+    console.log(`  ${s.label.padEnd(17)} (${s.at.join(', ')}) rgb(${s.rgb.join(', ')}) ${s.seen} ${mark}`);
+  }
+  console.log(`ring: ${ring.verdict}`);
+}
+
+/** The ring probe with the readings just decided; 0 when the ring is where expected, 1 when not (or it failed). */
+async function ringProbe(client: ShotstackClient, readings: RendererReadings): Promise<number> {
+  console.log(
+    `Ring probe (readings ${formatReadings(readings)}): ${RING_PROBE_COST.renders} render, ` +
+      `${RING_PROBE_COST.outputSeconds} s of output, ${RING_PROBE_COST.uploads} uploads`,
   );
-  const wanted = [false, true, true, true] as const; // outside the ring: no; inside it: yes (the last sample is the bubble)
-  const seen = Object.values(along).slice(0, 4).map(isYellow);
-  const verdict = seen.every((v, i) => v === wanted[i])
-    ? 'ring where expected (stroke centred on the outline, shape centred in its box)'
-    : 'ring MISPLACED or missing: compare the samples with the expected edge-12…edge span, and look at the render';
-  return { verdict, along };
+  try {
+    const ring = await runRingProbe({ client, readings, workDir: tmpdir(), print: (line) => console.log(line) });
+    printRing(ring);
+    return ring.ok ? 0 : 1;
+  } catch (e) {
+    console.error(`ring probe failed: ${(e as Error).message}`);
+    return 1;
+  }
 }
 
-function lumaVerdict(s: Samples): string {
-  if (isRed(s.centre) && isBlue(s.squareCorner)) return 'white-visible';
-  if (isBlue(s.centre) && isRed(s.squareCorner)) return 'white-transparent';
-  if (isRed(s.centre) && isRed(s.squareCorner)) return 'inconclusive: the matte was ignored (whole square visible)';
-  return 'inconclusive: look at the render';
+async function calibrate(): Promise<number> {
+  console.log(
+    `Calibrating ${clientOptions.apiUrl} (${cfg.SHOTSTACK_ENV}, key id ${keyId}): ${PROBE_COST.renders} renders, ` +
+      `${PROBE_COST.outputSeconds} s of output, ${PROBE_COST.uploads} uploads`,
+  );
+  const client = createShotstackClient(clientOptions);
+  const run = await runCalibration({ client, logger });
+  printReport(run);
+  const readings = run.decision.readings;
+  if (!readings) {
+    if (flags.has('--ring')) console.log('ring probe skipped: it needs every reading decided');
+    return 1;
+  }
+  if (flags.has('--save')) {
+    const result = { readings, at: new Date().toISOString(), schemaVersion: installedSchemaVersion() };
+    await withStore(async (store) => {
+      await store.saveReadings(result);
+      await store.publish({ state: 'known', origin: 'calibrated', ...result });
+    });
+    console.log('saved to Redis: the workers use these readings until they are older than SHOTSTACK_CALIBRATION_MAX_AGE_DAYS');
+  } else {
+    console.log(`(not saved: add --save to store them for the workers, or pin them with SHOTSTACK_READINGS=${formatReadings(readings)})`);
+  }
+  return flags.has('--ring') ? await ringProbe(client, readings) : 0;
 }
 
-function alphaVerdict(s: Samples): string {
-  if (isRed(s.centre) && isBlue(s.squareCorner)) return 'alpha kept';
-  if (isRed(s.centre)) return 'alpha LOST (the square is opaque)';
-  return 'inconclusive: the bubble is missing or discoloured, look at the render';
+async function forget(): Promise<number> {
+  await withStore(async (store) => {
+    await store.forget();
+    await store.publish({ state: 'unknown', origin: 'calibrated' });
+  });
+  console.log(`forgot the stored readings of key id ${keyId}: the next job calibrates again`);
+  return 0;
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'shotstack-check-'));
 try {
-  console.log(`Probing ${client.apiUrl} (${cfg.SHOTSTACK_ENV}); making inputs in ${dir}`);
-  const files = {
-    bg: await makeSolidVideo(join(dir, 'bg.mp4'), { color: 'blue', width: OUT.width, height: OUT.height, durationSec: 2 }),
-    color: await makeSolidVideo(join(dir, 'color.mp4'), { color: 'red', width: 128, height: 128, durationSec: 2 }),
-    matte: await makeCircleMatte(join(dir, 'matte.mp4'), { size: 128, durationSec: 2 }),
-    webm: await makeAlphaBubble(join(dir, 'bubble.webm'), { color: 'red', size: 128, durationSec: 2, format: 'webm' }),
-    mov: await makeAlphaBubble(join(dir, 'bubble.mov'), { color: 'red', size: 128, durationSec: 2, format: 'mov' }),
-    // The ring probe: a full-size background, and a disc reaching the square's edges like the engine's bubble.
-    bgFull: await makeSolidVideo(join(dir, 'bg-full.mp4'), { color: 'blue', width: place.width, height: place.height, durationSec: 2 }),
-    ringMatte: await makeCircleMatte(join(dir, 'ring-matte.mp4'), { size: 128, durationSec: 2, radiusFraction: 0.5 }),
-  };
-  console.log('Uploading through the Ingest API…');
-  const src: Record<keyof typeof files, string> = { bg: '', color: '', matte: '', webm: '', mov: '', bgFull: '', ringMatte: '' };
-  for (const [name, path] of Object.entries(files) as [keyof typeof files, string][]) src[name] = await client.ingestFile(path);
-
-  console.log('Rendering probes…');
-  const luma = await probe('luma', { kind: 'luma', colorSrc: src.color, matteSrc: src.matte }, src.bg, dir);
-  const webm = await probe('webm', { kind: 'alpha', src: src.webm }, src.bg, dir);
-  const mov = await probe('mov', { kind: 'alpha', src: src.mov }, src.bg, dir);
-  const ring = await probeRing({ kind: 'luma', colorSrc: src.color, matteSrc: src.ringMatte }, src.bgFull, dir);
-
-  const report = {
-    lumaPolarity: lumaVerdict(luma),
-    webmVp9Alpha: alphaVerdict(webm),
-    movQtrleAlpha: alphaVerdict(mov),
-    bubbleWhereExpected: [luma, webm, mov].map((s) => isBlue(s.outside)),
-    ring: ring.verdict,
-    samples: { points, luma, webm, mov, ringAlongLeftRadius: ring.along },
-  };
-  console.log(JSON.stringify(report, (_k, v) => (Array.isArray(v) && typeof v[0] === 'number' ? v.join(',') : v), 2));
-  if (report.lumaPolarity.startsWith('white-')) console.log(`→ set SHOTSTACK_LUMA_POLARITY=${report.lumaPolarity}`);
-} finally {
-  await rm(dir, { recursive: true, force: true });
+  process.exitCode = flags.has('--forget') ? await forget() : await calibrate();
+} catch (e) {
+  console.error(`calibration failed: ${(e as Error).message}`);
+  process.exitCode = 1;
 }

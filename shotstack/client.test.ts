@@ -8,6 +8,7 @@ import { frameAt, isBlue, isRed, makeCircleMatte, makeSolidVideo, makeTempDir } 
 import { createShotstackClient, type ShotstackClientOptions } from './client.js';
 import { ShotstackError } from './errors.js';
 import { startLocalShotstack, type LocalShotstack } from './local/server.js';
+import { DEFAULT_READINGS } from './readings.js';
 import { buildBubbleEdit } from './timeline.js';
 import type { Edit } from './types.js';
 
@@ -38,7 +39,7 @@ function bubbleEdit(): Edit {
     overlayDurationSec: 1,
     options: {
       position: 'topLeft', size: 0.35, margin: 0.05, aspect: '16:9', resolution: 'sd', fps: 25,
-      duration: 'bubble', backgroundAudio: true, backgroundVolume: 0.5, lumaPolarity: 'white-visible',
+      duration: 'bubble', backgroundAudio: true, backgroundVolume: 0.5, readings: DEFAULT_READINGS,
     },
   });
   // Same 16:9 geometry (offsets and scale are fractions), a quarter of the pixels: renders in a fraction of a second.

@@ -19,7 +19,11 @@ export const shotstackConfigSchema = z.object({
   SHOTSTACK_LOCAL_HOST: z.string().default('127.0.0.1'),
   /** Where the local renderer keeps sources and renders (git-ignored by default). */
   SHOTSTACK_LOCAL_DATA_DIR: z.string().default('tmp/shotstack-local'),
-  SHOTSTACK_LUMA_POLARITY: z.enum(['white-visible', 'white-transparent']).default('white-visible'),
+  /** Retired: a deploy that still sets it would silently render with calibrated readings instead, so it stops. */
+  SHOTSTACK_LUMA_POLARITY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined, 'is retired: remove it; the luma polarity is calibrated now, or forced with SHOTSTACK_READINGS=luma=…'),
   /**
    * How the local renderer reads the Edit where Shotstack's docs are open (shotstack/readings.ts), a comma list such
    * as `luma=white-transparent,scale=width,luma-geometry=viewport`; unnamed readings keep today's default.
@@ -38,15 +42,20 @@ export const shotstackConfigSchema = z.object({
   /** Uploads one process runs at once (each source is one upload plus polling). */
   SHOTSTACK_INGEST_CONCURRENCY: env.int(2, 1, 16),
   /**
-   * How long Shotstack keeps a finished render's hosted copy after the job has its file (it backs a "download
-   * link" a user may be sent); sources are deleted as soon as the result is downloaded. 0 = delete at once.
+   * How long Shotstack's hosted (Serve API) copy of a finished render is kept after the job has its file; sources are
+   * deleted as soon as the result is downloaded. The download link a user may be sent is the render's temporary URL,
+   * which Shotstack expires after 24 h and its API cannot delete, so the hosted copy serves nobody: 0 = delete at once.
    */
-  SHOTSTACK_RENDER_RETENTION_SEC: env.int(24 * 3600, 0, 30 * 24 * 3600),
+  SHOTSTACK_RENDER_RETENTION_SEC: env.int(0, 0, 30 * 24 * 3600),
   /** Limit for one HTTP exchange (not for whole uploads/downloads, which have their own). */
   SHOTSTACK_REQUEST_TIMEOUT_MS: env.int(30_000, 100),
   /** Limit for one upload PUT or one download of a rendered file. */
   SHOTSTACK_TRANSFER_TIMEOUT_MS: env.int(15 * 60_000, 1000),
-  SHOTSTACK_POLL_INTERVAL_MS: env.int(2000, 50),
+  /**
+   * First wait between status polls; later waits grow ×1.5 up to 5× this. With a key it is at least
+   * MIN_CLOUD_POLL_INTERVAL_MS (Shotstack's rate limit is per key, shared by every poll of every worker).
+   */
+  SHOTSTACK_POLL_INTERVAL_MS: env.int(3000, 50),
   /** How long waitForRender waits before giving up (Shotstack needs ~20 s per minute of output, plus queueing). */
   SHOTSTACK_RENDER_DEADLINE_MS: env.int(15 * 60_000, 1000),
   /** How long ingestFile waits for a source to become `ready` after the upload. */
@@ -66,7 +75,7 @@ function readingsList(variable: string, complete: boolean) {
           ctx.addIssue({ code: 'custom', message: `${variable} must name every reading (${READING_KEYS.join(', ')}); missing ${missing.join(', ')}` });
         }
       } catch (e) {
-        ctx.addIssue({ code: 'custom', message: `${variable}: ${(e as Error).message}` });
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
       }
     })
     .optional();
@@ -90,14 +99,21 @@ export function usesLocalRenderer(cfg: ShotstackConfig): boolean {
   return !cfg.SHOTSTACK_API_URL && !cfg.SHOTSTACK_API_KEY;
 }
 
+/** Polling Shotstack faster than this spends the key's request budget for nothing (renders take tens of seconds). */
+export const MIN_CLOUD_POLL_INTERVAL_MS = 3000;
+
 export function clientOptionsFromConfig(cfg: ShotstackConfig): ShotstackClientOptions {
+  const pollIntervalMs = cfg.SHOTSTACK_API_KEY
+    ? Math.max(MIN_CLOUD_POLL_INTERVAL_MS, cfg.SHOTSTACK_POLL_INTERVAL_MS)
+    : cfg.SHOTSTACK_POLL_INTERVAL_MS;
   return {
     apiUrl: resolveApiUrl(cfg),
     apiKey: cfg.SHOTSTACK_API_KEY,
     env: cfg.SHOTSTACK_ENV,
     timeoutMs: cfg.SHOTSTACK_REQUEST_TIMEOUT_MS,
     transferTimeoutMs: cfg.SHOTSTACK_TRANSFER_TIMEOUT_MS,
-    pollIntervalMs: cfg.SHOTSTACK_POLL_INTERVAL_MS,
+    pollIntervalMs,
+    ingestConcurrency: cfg.SHOTSTACK_INGEST_CONCURRENCY,
     renderDeadlineMs: cfg.SHOTSTACK_RENDER_DEADLINE_MS,
     ingestDeadlineMs: cfg.SHOTSTACK_INGEST_DEADLINE_MS,
     maxRetries: cfg.SHOTSTACK_MAX_RETRIES,

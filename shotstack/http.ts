@@ -1,16 +1,22 @@
 import type { Logger } from '../common/logger.js';
 import { CancelledError } from '../common/errors.js';
+import type { RequestBudget, ShotstackApi } from './budget.js';
 import { ShotstackError } from './errors.js';
 
 /**
  * One Shotstack HTTP call with a timeout per attempt and retries with exponential backoff + full jitter.
  *
  * What is retried, and why:
- * - 429 and 5xx on every method: the service answered that it did not do the work (429 honours Retry-After),
- *   except 504 on a POST (a gateway timeout: the backend may have queued the render);
- * - timeouts and broken connections only on idempotent calls (GET, the signed PUT). A POST that timed out may
- *   have queued a render on the other side; sending it again could start (and bill) a second render, so it
+ * - 429 and 5xx on every method: the service answered that it did not do the work, except 504 on a POST (a
+ *   gateway timeout: the backend may have queued the render);
+ * - timeouts and broken connections only on idempotent calls (GET, DELETE, the signed PUT). A POST that timed out
+ *   may have queued a render on the other side; sending it again could start (and bill) a second render, so it
  *   fails as `timeout` instead — except when the connection was refused, where nothing reached the server.
+ *
+ * Rate limits: a call to one of Shotstack's APIs (`api` set) takes a request from the budget first, and a 429
+ * there waits for the rate window to reset (Retry-After when sent, else the budget's window end, else a whole
+ * window) without spending a retry — the limit is per key per fixed 60 s window, so retrying sooner only adds
+ * 429s. The waits per call are bounded (`rateLimit.maxWaits`); polling loops are also bounded by their deadline.
  */
 export interface RetryPolicy {
   maxRetries: number;
@@ -20,10 +26,19 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
+export interface RateLimitPolicy {
+  /** Wait after a 429 that says nothing about when the window resets, with no budget to ask (Shotstack: 60 s). */
+  windowMs: number;
+  /** 429 waits per call before it fails as `retryable` (they do not count against maxRetries). */
+  maxWaits: number;
+}
+
+export const DEFAULT_RATE_LIMIT_POLICY: RateLimitPolicy = { windowMs: 60_000, maxWaits: 10 };
+
 export interface HttpCall<T> {
   /** Short label for messages and logs, e.g. "POST /render". Never a full URL: signed URLs carry credentials. */
   operation: string;
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
   /** A fresh body per attempt (a stream can be read only once). */
@@ -31,6 +46,11 @@ export interface HttpCall<T> {
   timeoutMs: number;
   signal?: AbortSignal;
   idempotent: boolean;
+  /**
+   * The Shotstack API the call goes to (its rate limit and budget). Unset for the signed upload PUT and file
+   * downloads, which go to storage hosts and count against no API limit.
+   */
+  api?: ShotstackApi;
   /** Reads a successful (2xx) answer. Runs under the same timeout as the exchange. */
   read: (res: Response, signal: AbortSignal) => Promise<T>;
 }
@@ -38,56 +58,50 @@ export interface HttpCall<T> {
 export interface HttpContext {
   retry: RetryPolicy;
   log: Logger;
+  /** Shared request budget for calls with an `api`; none = no client-side limit. */
+  budget?: RequestBudget;
+  rateLimit?: RateLimitPolicy;
   /** Injected for tests of the backoff itself; defaults to a signal-aware setTimeout. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+type Exchange<T> =
+  | { kind: 'ok'; value: T }
+  | { kind: 'status'; res: Response }
+  | { kind: 'network'; error: unknown; timedOut: boolean };
+
 export async function callShotstack<T>(ctx: HttpContext, call: HttpCall<T>): Promise<T> {
   const sleep = ctx.sleep ?? abortableSleep;
-  for (let attempt = 0; ; attempt++) {
+  let attempt = 0;
+  let rateLimitWaits = 0;
+  for (;;) {
     throwIfCancelled(call.signal);
+    if (call.api && ctx.budget) await ctx.budget.take(call.api, call.signal);
     const canRetry = attempt < ctx.retry.maxRetries;
-    const timeout = AbortSignal.timeout(call.timeoutMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
-    let res: Response;
-    try {
-      const body = call.body?.();
-      res = await fetch(call.url, {
-        method: call.method,
-        headers: { ...call.headers, ...body?.headers },
-        body: body?.body,
-        signal,
-        // Streamed request bodies need half-duplex in Node's fetch.
-        ...(body ? { duplex: 'half' } : {}),
-      } as RequestInit);
-      if (res.ok) return await call.read(res, signal);
-    } catch (e) {
-      if (e instanceof ShotstackError) throw e;
-      throwIfCancelled(call.signal, e);
-      const timedOut = timeout.aborted;
-      const refused = connectionRefused(e);
-      if (canRetry && (call.idempotent || refused)) {
+    const x = await exchange(call);
+    if (x.kind === 'ok') return x.value;
+    if (x.kind === 'network') {
+      if (canRetry && (call.idempotent || connectionRefused(x.error))) {
         const delay = backoff(ctx.retry, attempt);
-        ctx.log.warn({ operation: call.operation, attempt, delayMs: delay, reason: timedOut ? 'timeout' : errorCode(e) }, 'shotstack call failed, retrying');
+        const reason = x.timedOut ? 'timeout' : errorCode(x.error);
+        ctx.log.warn({ operation: call.operation, attempt, delayMs: delay, reason }, 'shotstack call failed, retrying');
+        attempt++;
         await sleep(delay, call.signal);
         continue;
       }
-      if (timedOut) {
-        throw new ShotstackError('timeout', `${call.operation}: no answer within ${call.timeoutMs} ms`, {
-          operation: call.operation,
-          cause: e,
-        });
-      }
-      throw new ShotstackError('retryable', `${call.operation}: network error (${errorCode(e)})`, {
-        operation: call.operation,
-        cause: e,
-      });
+      throw networkError(call, x.error, x.timedOut);
     }
 
+    const res = x.res;
     const serviceMessage = serviceMessageOf(await readBodySafely(res));
     const status = res.status;
     const details = { status, operation: call.operation, serviceMessage };
     const what = `${call.operation}: HTTP ${status}${serviceMessage ? ` — ${serviceMessage}` : ''}`;
+    if (status === 429 && call.api && rateLimitWaits < (ctx.rateLimit ?? DEFAULT_RATE_LIMIT_POLICY).maxWaits) {
+      rateLimitWaits++;
+      await waitForRateWindow(ctx, call, call.api, res, rateLimitWaits, sleep);
+      continue;
+    }
     if (status === 429 || status >= 500) {
       // A gateway timeout (504) says nothing about whether the backend acted: like our own timeout, it is
       // not a reason to resend a non-idempotent POST.
@@ -96,6 +110,7 @@ export async function callShotstack<T>(ctx: HttpContext, call: HttpCall<T>): Pro
         const retryAfter = retryAfterMs(res.headers.get('retry-after'), ctx.retry.maxRetryAfterMs);
         const delay = retryAfter ?? backoff(ctx.retry, attempt);
         ctx.log.warn({ operation: call.operation, status, attempt, delayMs: delay }, 'shotstack busy or failing, retrying');
+        attempt++;
         await sleep(delay, call.signal);
         continue;
       }
@@ -106,6 +121,63 @@ export async function callShotstack<T>(ctx: HttpContext, call: HttpCall<T>): Pro
     }
     throw new ShotstackError('bad_request', what, details);
   }
+}
+
+/** One attempt: the answer read (2xx), the error status to decide on, or the network failure. */
+async function exchange<T>(call: HttpCall<T>): Promise<Exchange<T>> {
+  const timeout = AbortSignal.timeout(call.timeoutMs);
+  const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+  try {
+    const body = call.body?.();
+    const res = await fetch(call.url, {
+      method: call.method,
+      headers: { ...call.headers, ...body?.headers },
+      body: body?.body,
+      signal,
+      // Streamed request bodies need half-duplex in Node's fetch.
+      ...(body ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    if (res.ok) return { kind: 'ok', value: await call.read(res, signal) };
+    return { kind: 'status', res };
+  } catch (e) {
+    if (e instanceof ShotstackError) throw e;
+    throwIfCancelled(call.signal, e);
+    return { kind: 'network', error: e, timedOut: timeout.aborted };
+  }
+}
+
+/**
+ * After a 429: Retry-After when the service sent one; else the budget is marked spent, so this and every other
+ * caller sharing it waits in `take` for the window to end; else a whole window.
+ */
+async function waitForRateWindow(
+  ctx: HttpContext,
+  call: HttpCall<unknown>,
+  api: ShotstackApi,
+  res: Response,
+  wait: number,
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const retryAfter = retryAfterMs(res.headers.get('retry-after'), ctx.retry.maxRetryAfterMs);
+  const base = { operation: call.operation, api, wait };
+  if (retryAfter !== null) {
+    ctx.log.warn({ ...base, delayMs: retryAfter }, 'shotstack rate limit hit; waiting as Retry-After says');
+    return sleep(retryAfter, call.signal);
+  }
+  if (ctx.budget) {
+    ctx.log.warn(base, 'shotstack rate limit hit; holding this API until its window resets');
+    return ctx.budget.markSpent(api);
+  }
+  const windowMs = (ctx.rateLimit ?? DEFAULT_RATE_LIMIT_POLICY).windowMs;
+  ctx.log.warn({ ...base, delayMs: windowMs }, 'shotstack rate limit hit; waiting a whole window');
+  return sleep(windowMs, call.signal);
+}
+
+function networkError(call: HttpCall<unknown>, e: unknown, timedOut: boolean): ShotstackError {
+  if (timedOut) {
+    return new ShotstackError('timeout', `${call.operation}: no answer within ${call.timeoutMs} ms`, { operation: call.operation, cause: e });
+  }
+  return new ShotstackError('retryable', `${call.operation}: network error (${errorCode(e)})`, { operation: call.operation, cause: e });
 }
 
 /** Full jitter: a random delay in [0, min(max, base·2^attempt)] — spreads out clients that failed together. */

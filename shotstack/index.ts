@@ -3,20 +3,42 @@ export { createShotstackClient } from './client.js';
 export type { CallOptions, IngestOptions, RenderResult, ShotstackClient, ShotstackClientOptions, WaitOptions } from './client.js';
 export { ShotstackError, isShotstackError } from './errors.js';
 export type { ShotstackErrorDetails, ShotstackErrorKind } from './errors.js';
-export { BUBBLE_POSITIONS, SHOTSTACK_FPS, bubblePlacement, buildBubbleEdit, outputDuration } from './timeline.js';
+export {
+  BUBBLE_POSITIONS,
+  MATTE_SOURCE_FIELD,
+  SHOTSTACK_FPS,
+  bubblePlacement,
+  buildBubbleEdit,
+  clipScale,
+  matteVariantFor,
+  outputDuration,
+} from './timeline.js';
 export type {
   BubbleAspect,
   BubbleEditInput,
   BubbleEditOptions,
+  BubbleGeometryOptions,
   BubbleOverlay,
   BubblePlacement,
   BubblePosition,
   BubbleResolution,
   DurationRule,
+  MatteVariant,
 } from './timeline.js';
+export {
+  DEFAULT_READINGS,
+  READING_KEYS,
+  ReadingsSyntaxError,
+  formatReadings,
+  missingReadings,
+  parseReadingsList,
+  readingsFromList,
+} from './readings.js';
+export type { AlphaFate, LumaGeometry, RendererReadings, ScaleBase } from './readings.js';
 export { DEFAULT_ROUNDED_CORNER, MAX_RING_WIDTH_PX, RING_TUCK_PX } from './bubble-ring.js';
 export type { BubbleRing, BubbleShape } from './bubble-ring.js';
-export { invertMatte } from './matte.js';
+export { invertMatte, prepareMatte, viewportMatte } from './matte.js';
+export type { MatteFrame } from './matte.js';
 export { outputPixelSize } from './output-size.js';
 export {
   SHOTSTACK_CLOUD_URL,

@@ -2,8 +2,9 @@ import { runFfmpeg, spawnFfmpeg } from '../common/ffmpeg.js';
 
 /**
  * Tiny synthetic media for probing a renderer: solid-colour clips, a circular luma matte, alpha bubbles in the
- * engine's two alpha formats, and a reader for one decoded frame. Used by `npm run shotstack:check` against the
- * real sandbox and by the tests against the local renderer, so both probe with identical inputs.
+ * engine's two alpha formats, and a reader for one decoded frame. Used by the calibration (shotstack/calibration,
+ * `npm run shotstack:check`) against the real service and by the tests against the local renderer, so both probe
+ * with identical inputs.
  */
 const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-threads', '2'];
 
@@ -41,14 +42,18 @@ export async function makeCircleMatte(
   return path;
 }
 
-/** A square of one colour whose alpha is a disc: WebM VP9 yuva420p or MOV qtrle argb. */
+/**
+ * A square of one colour whose alpha is a disc (radius 0.46 of the side unless `radiusFraction` says otherwise):
+ * WebM VP9 yuva420p or MOV qtrle argb. The colour fills the whole square, so a renderer that drops the alpha
+ * shows a full square of it.
+ */
 export async function makeAlphaBubble(
   path: string,
-  o: { color: string; size: number; durationSec: number; format: 'webm' | 'mov' },
+  o: { color: string; size: number; durationSec: number; format: 'webm' | 'mov'; radiusFraction?: number },
 ): Promise<string> {
   const src =
     `color=c=${o.color}:s=${o.size}x${o.size}:d=${o.durationSec}:r=25,format=rgba,` +
-    `geq=r='r(X\\,Y)':g='g(X\\,Y)':b='b(X\\,Y)':a='255*${discExpression(o.size)}'`;
+    `geq=r='r(X\\,Y)':g='g(X\\,Y)':b='b(X\\,Y)':a='255*${discExpression(o.size, o.radiusFraction)}'`;
   const codec =
     o.format === 'webm'
       ? ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '0', '-crf', '30', '-threads', '2']
@@ -59,8 +64,15 @@ export async function makeAlphaBubble(
 
 export type Rgb = [number, number, number];
 
-/** Decodes the frame shown at `atSec` as rgb24 and returns a pixel reader plus the frame size. */
-export async function readRgbFrame(file: string, atSec: number, size: { width: number; height: number }): Promise<(x: number, y: number) => Rgb> {
+/** One decoded frame, rgb24, rows top to bottom. */
+export interface RgbFrame {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** Decodes the frame shown at `atSec` as rgb24; fails when the video is not `size` (a probe read at the wrong size). */
+export async function decodeRgbFrame(file: string, atSec: number, size: { width: number; height: number }): Promise<RgbFrame> {
   const { child, done } = spawnFfmpeg(
     ['-v', 'error', '-ss', String(atSec), '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
     { timeoutMs: 60_000 },
@@ -68,12 +80,17 @@ export async function readRgbFrame(file: string, atSec: number, size: { width: n
   const chunks: Buffer[] = [];
   child.stdout!.on('data', (c: Buffer) => chunks.push(c));
   await done;
-  const buf = Buffer.concat(chunks);
-  if (buf.length < size.width * size.height * 3) throw new Error(`expected a ${size.width}×${size.height} frame from ${file}`);
-  return (x, y) => {
-    const i = (Math.round(y) * size.width + Math.round(x)) * 3;
-    return [buf[i]!, buf[i + 1]!, buf[i + 2]!];
-  };
+  const data = Buffer.concat(chunks);
+  if (data.length !== size.width * size.height * 3) {
+    throw new Error(`expected one ${size.width}×${size.height} frame from ${file}, got ${data.length} bytes`);
+  }
+  return { width: size.width, height: size.height, data };
+}
+
+/** The pixel at (x, y), rounded to the nearest pixel. */
+export function pixelAt(frame: RgbFrame, x: number, y: number): Rgb {
+  const i = (Math.round(y) * frame.width + Math.round(x)) * 3;
+  return [frame.data[i]!, frame.data[i + 1]!, frame.data[i + 2]!];
 }
 
 export function isRed([r, g, b]: Rgb): boolean {

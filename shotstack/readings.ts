@@ -67,7 +67,8 @@ export function parseReadingsList(list: string): Partial<RendererReadings> {
     const item = raw.trim();
     if (!item) continue;
     const [key, value, ...extra] = item.split('=').map((s) => s.trim());
-    const spec = KEYS[key as ListKey];
+    // Own keys only: "constructor" or "toString" must be unknown readings, not Object.prototype's members.
+    const spec = Object.hasOwn(KEYS, key!) ? KEYS[key as ListKey] : undefined;
     if (!spec) throw new ReadingsSyntaxError(`unknown reading "${key}" (known: ${READING_KEYS.join(', ')})`);
     if (value === undefined || extra.length || !(spec.values as readonly string[]).includes(value)) {
       throw new ReadingsSyntaxError(`${key} must be one of ${spec.values.join(' | ')}, got "${item}"`);

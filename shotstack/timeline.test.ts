@@ -1,7 +1,17 @@
 import { editSchema } from '@shotstack/schemas/zod';
 import { describe, expect, it } from 'vitest';
 import { planRender, type AssetInfo } from './local/plan.js';
-import { BUBBLE_POSITIONS, bubblePlacement, buildBubbleEdit, type BubbleEditInput, type BubbleEditOptions } from './timeline.js';
+import { DEFAULT_READINGS, type RendererReadings } from './readings.js';
+import {
+  BUBBLE_POSITIONS,
+  bubblePlacement,
+  buildBubbleEdit,
+  clipScale,
+  matteVariantFor,
+  type BubbleEditInput,
+  type BubbleEditOptions,
+  type BubbleOverlay,
+} from './timeline.js';
 import type { Clip } from './types.js';
 
 const options: BubbleEditOptions = {
@@ -14,7 +24,17 @@ const options: BubbleEditOptions = {
   duration: 'bubble',
   backgroundAudio: true,
   backgroundVolume: 0.3,
-  lumaPolarity: 'white-visible',
+  readings: DEFAULT_READINGS,
+};
+const under = (r: Partial<RendererReadings>): Partial<BubbleEditOptions> => ({ readings: { ...DEFAULT_READINGS, ...r } });
+/** A luma overlay carrying every matte form, so any readings find theirs. */
+const allMattes: BubbleOverlay = {
+  kind: 'luma',
+  colorSrc: 'https://c/color.mp4',
+  matteSrc: 'https://c/m.mp4',
+  invertedMatteSrc: 'https://c/m-inv.mp4',
+  viewportMatteSrc: 'https://c/m-vp.mp4',
+  invertedViewportMatteSrc: 'https://c/m-vp-inv.mp4',
 };
 
 function input(over: Partial<BubbleEditInput> = {}, opts: Partial<BubbleEditOptions> = {}): BubbleEditInput {
@@ -64,8 +84,6 @@ describe('buildBubbleEdit', () => {
     expect(p('topLeft')).toMatchObject({ width: 720, height: 1280, side: 252, x: 36, y: 36, offset: { x: 0.05, y: -0.028125 } });
     expect(p('bottomRight')).toMatchObject({ x: 432, y: 992, offset: { x: -0.05, y: 0.028125 } });
     expect(p('center')).toMatchObject({ x: 234, y: 514, offset: { x: 0, y: 0 } });
-    expect(p('top').scale).toBeCloseTo(0.35, 6); // contain makes the square 720 wide, 0.35 of it is 252
-    expect(bubblePlacement({ ...options, aspect: '16:9' }).scale).toBeCloseTo((0.35 * 1280) / 720, 5);
   });
 
   it('lands where the local renderer computes it, for every position and aspect (builder and renderer agree)', () => {
@@ -108,10 +126,11 @@ describe('buildBubbleEdit', () => {
   });
 
   it('uses the inverted matte for white-transparent polarity and refuses to guess without one', () => {
-    const overlay = { kind: 'luma' as const, colorSrc: 'https://c/color.mp4', matteSrc: 'https://c/m.mp4', invertedMatteSrc: 'https://c/m-inv.mp4' };
-    const edit = buildBubbleEdit(input({ overlay }, { lumaPolarity: 'white-transparent' }));
-    expect(edit.timeline.tracks[0]!.clips[0]!.asset).toEqual({ type: 'luma', src: 'https://c/m-inv.mp4' });
-    expect(() => buildBubbleEdit(input({}, { lumaPolarity: 'white-transparent' }))).toThrow(/invertedMatteSrc/);
+    const edit = buildBubbleEdit(input({ overlay: allMattes }, under({ luma: 'white-transparent' })));
+    const [luma, colour] = edit.timeline.tracks[0]!.clips;
+    expect(luma!.asset).toEqual({ type: 'luma', src: 'https://c/m-inv.mp4' });
+    expect(luma).toMatchObject({ fit: colour!.fit, scale: colour!.scale, position: colour!.position, offset: colour!.offset });
+    expect(() => buildBubbleEdit(input({}, under({ luma: 'white-transparent' })))).toThrow(/invertedMatteSrc is required under readings luma=white-transparent/);
   });
 
   it('emits a single alpha clip for alpha overlays', () => {
@@ -173,6 +192,109 @@ describe('buildBubbleEdit', () => {
   });
 
   it('is pure: the same input gives the same Edit', () => {
+    expect(buildBubbleEdit(input({ overlay: allMattes }, under({ lumaGeometry: 'viewport' })))).toEqual(
+      buildBubbleEdit(input({ overlay: allMattes }, under({ lumaGeometry: 'viewport' }))),
+    );
     expect(buildBubbleEdit(input())).toEqual(buildBubbleEdit(input()));
+  });
+});
+
+describe('buildBubbleEdit under each renderer reading', () => {
+  const sizes = { '16:9': [1280, 720], '9:16': [720, 1280], '1:1': [720, 720] } as const;
+
+  it('scales the bubble by what the renderer multiplies: the fitted square, the width or the height', () => {
+    // size 0.35 of the width: 448 px at 16:9, 252 px at 9:16 and 1:1.
+    const want = {
+      fit: { '16:9': 448 / 720, '9:16': 252 / 720, '1:1': 252 / 720 },
+      width: { '16:9': 0.35, '9:16': 0.35, '1:1': 0.35 },
+      height: { '16:9': 448 / 720, '9:16': 252 / 1280, '1:1': 252 / 720 },
+    } as const;
+    for (const scale of ['fit', 'width', 'height'] as const) {
+      for (const aspect of ['16:9', '9:16', '1:1'] as const) {
+        const [luma, colour] = buildBubbleEdit(input({}, { aspect, ...under({ scale }) })).timeline.tracks[0]!.clips;
+        expect(colour!.scale, `${scale} ${aspect}`).toBeCloseTo(want[scale][aspect], 6);
+        expect(luma!.scale, `${scale} ${aspect}`).toBe(colour!.scale);
+        const [W, H] = sizes[aspect];
+        expect(clipScale({ side: 0.35 * W, width: W, height: H }, scale)).toBeCloseTo(want[scale][aspect], 6);
+      }
+    }
+  });
+
+  it('lands where a renderer with those readings puts it, for every scale base, geometry, position and aspect', () => {
+    for (const scale of ['fit', 'width', 'height'] as const) {
+      for (const lumaGeometry of ['clip', 'viewport'] as const) {
+        const readings = { ...DEFAULT_READINGS, scale, lumaGeometry };
+        for (const position of BUBBLE_POSITIONS) {
+          for (const aspect of ['9:16', '16:9', '1:1', '4:5'] as const) {
+            const edit = buildBubbleEdit(input({ overlay: allMattes }, { position, aspect, readings }));
+            const viewport = bubblePlacement({ ...options, position, aspect });
+            const matteInfo = (src: string) =>
+              src.includes('m-vp') ? { ...squareBubble, width: viewport.width, height: viewport.height } : squareBubble;
+            const plan = planRender(edit, (src) => (src.includes('bg') ? portraitBg : matteInfo(src)), readings);
+            const bubble = plan.clips.at(-1)!;
+            const label = `${scale} ${lumaGeometry} ${position} ${aspect}`;
+            expect(Math.abs(bubble.box.width - viewport.side), label).toBeLessThanOrEqual(2);
+            expect(Math.abs(bubble.box.x - viewport.x), label).toBeLessThanOrEqual(2);
+            expect(Math.abs(bubble.box.y - viewport.y), label).toBeLessThanOrEqual(2);
+            if (bubble.kind !== 'video' || !bubble.mask) throw new Error(`${label}: the bubble has no mask`);
+            // Clip geometry: the matte follows the bubble; viewport geometry: it covers the frame (its disc is
+            // drawn at the bubble's place).
+            const maskBox = lumaGeometry === 'clip' ? bubble.box : { x: 0, y: 0, width: viewport.width, height: viewport.height };
+            expect(bubble.mask.box, label).toMatchObject(maskBox);
+          }
+        }
+      }
+    }
+  });
+
+  it('under viewport geometry: a viewport-size matte in a luma clip with neutral geometry; the colour clip keeps its place', () => {
+    for (const luma of ['white-visible', 'white-transparent'] as const) {
+      const edit = buildBubbleEdit(input({ overlay: allMattes }, under({ luma, lumaGeometry: 'viewport', scale: 'width' })));
+      const [lumaClip, colour] = edit.timeline.tracks[0]!.clips;
+      expect(lumaClip).toEqual({
+        asset: { type: 'luma', src: luma === 'white-visible' ? 'https://c/m-vp.mp4' : 'https://c/m-vp-inv.mp4' },
+        start: 0,
+        length: 10,
+        fit: 'crop',
+        position: 'center',
+      });
+      expect(colour).toMatchObject({ fit: 'contain', scale: 0.35, position: 'bottomRight', offset: { x: -0.05, y: 0.028125 } });
+      expect(editSchema.safeParse(edit).success).toBe(true);
+    }
+    expect(() => buildBubbleEdit(input({}, under({ lumaGeometry: 'viewport' })))).toThrow(/viewportMatteSrc is required under readings luma=white-visible, luma-geometry=viewport/);
+  });
+
+  it('names the matte form each combination of luma readings needs', () => {
+    expect(matteVariantFor({ luma: 'white-visible', lumaGeometry: 'clip' })).toBe('square');
+    expect(matteVariantFor({ luma: 'white-transparent', lumaGeometry: 'clip' })).toBe('square-inverted');
+    expect(matteVariantFor({ luma: 'white-visible', lumaGeometry: 'viewport' })).toBe('viewport');
+    expect(matteVariantFor({ luma: 'white-transparent', lumaGeometry: 'viewport' })).toBe('viewport-inverted');
+  });
+
+  it('refuses an alpha overlay the renderer would flatten, naming the reading', () => {
+    const mov: BubbleOverlay = { kind: 'alpha', src: 'https://c/o.mov', format: 'mov' };
+    const webm: BubbleOverlay = { kind: 'alpha', src: 'https://c/o.webm', format: 'webm' };
+    const unsaid: BubbleOverlay = { kind: 'alpha', src: 'https://c/o' };
+    const refused = (overlay: BubbleOverlay, r: Partial<RendererReadings>) => () => buildBubbleEdit(input({ overlay }, under(r)));
+    expect(refused(mov, { alphaMov: 'lost' })).toThrow(RangeError);
+    expect(refused(mov, { alphaMov: 'lost' })).toThrow(/alpha-mov=lost/);
+    expect(refused(webm, { alphaWebm: 'lost' })).toThrow(/alpha-webm=lost/);
+    expect(refused(unsaid, { alphaWebm: 'lost' })).toThrow(/alpha-webm=lost/);
+    // A lost format the overlay is not in does not matter.
+    expect(refused(mov, { alphaWebm: 'lost' })).not.toThrow();
+    expect(refused(webm, { alphaMov: 'lost' })).not.toThrow();
+  });
+
+  it('emits Edits the official schema accepts under every reading', () => {
+    for (const luma of ['white-visible', 'white-transparent'] as const) {
+      for (const lumaGeometry of ['clip', 'viewport'] as const) {
+        for (const scale of ['fit', 'width', 'height'] as const) {
+          for (const overlay of [allMattes, { kind: 'alpha', src: 'https://c/o.mov', format: 'mov' } as const]) {
+            const parsed = editSchema.safeParse(buildBubbleEdit(input({ overlay }, under({ luma, lumaGeometry, scale }))));
+            expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+          }
+        }
+      }
+    }
   });
 });

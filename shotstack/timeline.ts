@@ -1,7 +1,8 @@
 import { anchorColumn, anchorOffset, anchorRow } from './anchor.js';
 import { DEFAULT_ROUNDED_CORNER, buildRingClip, ringProblems, type BubbleRing, type BubbleShape } from './bubble-ring.js';
 import { outputPixelSize } from './output-size.js';
-import type { Clip, Edit, LumaPolarity, Track } from './types.js';
+import type { RendererReadings, ScaleBase } from './readings.js';
+import type { Clip, Edit, Track } from './types.js';
 
 /**
  * The bubble timeline builder: a pure function from (background video, speaker bubble, options) to a Shotstack
@@ -14,10 +15,21 @@ import type { Clip, Edit, LumaPolarity, Track } from './types.js';
  *   last      = the background, fit `crop` (fills the frame, keeps its aspect, crops the overflow).
  *
  * Geometry: the output size is emitted as an explicit `size` (see output-size.ts), so the pixel maths below is
- * exactly what the renderer uses. The bubble asset is a square; with fit `contain` Shotstack first fits it to
- * the viewport (its side becomes min(W, H)) and then multiplies by `scale`, so scale = side / min(W, H).
- * `offset` is a fraction of the viewport (x of the width, y of the height, +y = up); the margin is given as a
- * fraction of the output WIDTH and converted per axis, so it is the same number of pixels on both axes.
+ * exactly what the renderer uses. `offset` is a fraction of the viewport (x of the width, y of the height, +y =
+ * up); the margin is given as a fraction of the output WIDTH and converted per axis, so it is the same number of
+ * pixels on both axes.
+ *
+ * Readings: where Shotstack's docs leave the meaning of an Edit open, the builder takes the renderer's measured
+ * behaviour as input (`options.readings`, shotstack/readings.ts) instead of assuming one:
+ *   scale          what `scale` multiplies — the square after fit `contain` (side min(W, H)), the output width or
+ *                  its height; the bubble's scale is side / that;
+ *   luma           a white-transparent renderer gets the inverted matte;
+ *   luma-geometry  a renderer that stretches every luma clip over the viewport gets a viewport-size matte (the
+ *                  disc drawn at the bubble's pixel place on a black W×H canvas) in a luma clip with neutral
+ *                  geometry (a W×H asset at fit crop, centre, scale 1 covers the viewport exactly under every
+ *                  reading), while the colour clip keeps its placement;
+ *   alpha-mov/webm an alpha overlay the renderer would flatten is refused (RangeError naming the reading).
+ * Each matte form is a separate source (`overlay.*MatteSrc`); `matteVariantFor` says which one the readings need.
  *
  * A background shorter than the output is LOOPED by repeating its clip back to back (the last repetition cut
  * to fit); its audio loops with it. We loop rather than freeze: a frozen frame reads as a broken video, and
@@ -59,20 +71,42 @@ export type DurationRule = 'bubble' | 'background' | 'shorter';
 /** Frame rates Shotstack accepts (`output.fps`). */
 export const SHOTSTACK_FPS = [12, 15, 23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60] as const;
 
+/** The forms a luma matte can take; which one a renderer needs follows from its readings (`matteVariantFor`). */
+export type MatteVariant = 'square' | 'square-inverted' | 'viewport' | 'viewport-inverted';
+
+/** The luma overlay field that carries each matte form. */
+export const MATTE_SOURCE_FIELD = {
+  square: 'matteSrc',
+  'square-inverted': 'invertedMatteSrc',
+  viewport: 'viewportMatteSrc',
+  'viewport-inverted': 'invertedViewportMatteSrc',
+} as const satisfies Record<MatteVariant, string>;
+
+/**
+ * The bubble. A luma overlay names its matte forms; only the one the readings need is required (`matteVariantFor`);
+ * make it from the engine's with `prepareMatte()` (shotstack/matte.ts) before ingesting.
+ */
 export type BubbleOverlay =
   | {
       kind: 'luma';
       /** The bubble square (H.264, black where transparent), carrying the speaker's voice. */
       colorSrc: string;
-      /** Greyscale matte of identical size/timing, white = visible (the engine's convention). */
-      matteSrc: string;
-      /**
-       * The same matte inverted (white = transparent). Required only when `lumaPolarity` is
-       * `white-transparent`; make it with `invertMatte()` (shotstack/matte.ts) before ingesting.
-       */
+      /** The engine's matte: identical size/timing to the colour square, white = visible. */
+      matteSrc?: string;
+      /** The same, inverted (white = transparent): readings luma=white-transparent. */
       invertedMatteSrc?: string;
+      /** The disc at the bubble's place on a black viewport-size canvas: luma-geometry=viewport. */
+      viewportMatteSrc?: string;
+      /** The viewport matte inverted: luma=white-transparent with luma-geometry=viewport. */
+      invertedViewportMatteSrc?: string;
     }
-  | { kind: 'alpha'; /** MOV qtrle (argb) or WebM VP9 with alpha, square, with the voice. */ src: string };
+  | {
+      kind: 'alpha';
+      /** MOV qtrle (argb) or WebM VP9 with alpha, square, with the voice. */
+      src: string;
+      /** Which of the two; unset = either, so both alpha readings must be `kept`. */
+      format?: 'mov' | 'webm';
+    };
 
 export interface BubbleEditOptions {
   position: BubblePosition;
@@ -87,7 +121,8 @@ export interface BubbleEditOptions {
   backgroundAudio: boolean;
   /** 0..1 */
   backgroundVolume: number;
-  lumaPolarity: LumaPolarity;
+  /** How the renderer reads the Edit where Shotstack's docs are open (calibrated, forced or emulated). */
+  readings: RendererReadings;
   /** A ring drawn around the bubble by Shotstack (shape asset on a track under the bubble); unset = none. */
   ring?: BubbleRing;
   /** The bubble's cut, as the engine made it; only the ring uses it. Default `circle`. */
@@ -95,6 +130,9 @@ export interface BubbleEditOptions {
   /** Corner radius of a `rounded` bubble, fraction of its side (the engine's `cornerRadius`). Default 0.18. */
   cornerRadius?: number;
 }
+
+/** What the bubble's place depends on (the layout choices, not the renderer's readings). */
+export type BubbleGeometryOptions = Pick<BubbleEditOptions, 'position' | 'size' | 'margin' | 'aspect' | 'resolution'>;
 
 export interface BubbleEditInput {
   background: { src: string; durationSec: number; hasAudio: boolean };
@@ -134,13 +172,12 @@ export interface BubblePlacement {
   side: number;
   x: number;
   y: number;
-  /** The Shotstack clip properties that produce it. */
-  scale: number;
+  /** The clip `offset` that produces it from `position` (the `scale` depends on the readings: `clipScale`). */
   offset: { x: number; y: number };
 }
 
-/** Where the bubble lands, in pixels and in Shotstack terms. Exported for tests and previews. */
-export function bubblePlacement(options: BubbleEditOptions): BubblePlacement {
+/** Where the bubble lands, in pixels and in Shotstack terms. Exported for tests, previews and viewport mattes. */
+export function bubblePlacement(options: BubbleGeometryOptions): BubblePlacement {
   const { width: W, height: H } = outputPixelSize(options.resolution, options.aspect);
   const side = options.size * W;
   const marginPx = options.margin * W;
@@ -156,9 +193,37 @@ export function bubblePlacement(options: BubbleEditOptions): BubblePlacement {
     side: round(side, 3),
     x: round(x, 3),
     y: round(y, 3),
-    scale: round(side / Math.min(W, H)),
     offset: { x: round(offset.x), y: round(offset.y) },
   };
+}
+
+/**
+ * The clip `scale` that makes a square asset `side` pixels wide, for what the renderer multiplies (reading
+ * `scale`): the square after fit `contain` (min(W, H)), the output width, or the output height.
+ */
+export function clipScale(p: Pick<BubblePlacement, 'side' | 'width' | 'height'>, base: ScaleBase): number {
+  const reference = { fit: Math.min(p.width, p.height), width: p.width, height: p.height }[base];
+  return round(p.side / reference);
+}
+
+/** The matte form a renderer with these readings needs. */
+export function matteVariantFor(r: Pick<RendererReadings, 'luma' | 'lumaGeometry'>): MatteVariant {
+  const inverted = r.luma === 'white-transparent';
+  if (r.lumaGeometry === 'viewport') return inverted ? 'viewport-inverted' : 'viewport';
+  return inverted ? 'square-inverted' : 'square';
+}
+
+/** What the renderer would do wrong with this overlay under these readings (empty when nothing). */
+function overlayProblems(overlay: BubbleOverlay, r: RendererReadings): string[] {
+  if (overlay.kind === 'luma') {
+    const field = MATTE_SOURCE_FIELD[matteVariantFor(r)];
+    if (overlay[field]) return [];
+    return [`overlay.${field} is required under readings luma=${r.luma}, luma-geometry=${r.lumaGeometry} (see prepareMatte())`];
+  }
+  const formats = overlay.format ? [overlay.format] : (['mov', 'webm'] as const);
+  return formats
+    .filter((f) => r[f === 'mov' ? 'alphaMov' : 'alphaWebm'] === 'lost')
+    .map((f) => `the renderer loses the alpha of a ${f.toUpperCase()} overlay (reading alpha-${f}=lost): use a luma overlay`);
 }
 
 function assertOptions(input: BubbleEditInput, placement: BubblePlacement): void {
@@ -173,14 +238,29 @@ function assertOptions(input: BubbleEditInput, placement: BubblePlacement): void
   if (!(o.backgroundVolume >= 0 && o.backgroundVolume <= 1)) problems.push(`backgroundVolume must be in [0, 1], got ${o.backgroundVolume}`);
   if (!(input.background.durationSec > 0)) problems.push('background.durationSec must be > 0');
   if (!(input.overlayDurationSec > 0)) problems.push('overlayDurationSec must be > 0');
-  if (input.overlay.kind === 'luma' && o.lumaPolarity === 'white-transparent' && !input.overlay.invertedMatteSrc) {
-    problems.push('lumaPolarity is white-transparent: overlay.invertedMatteSrc is required (see invertMatte())');
-  }
+  problems.push(...overlayProblems(input.overlay, o.readings));
   if (o.ring) problems.push(...ringProblems(o.ring));
   if (o.cornerRadius !== undefined && !(o.cornerRadius >= 0 && o.cornerRadius <= 0.5)) {
     problems.push(`cornerRadius must be in [0, 0.5], got ${o.cornerRadius}`);
   }
   if (problems.length) throw new RangeError(`buildBubbleEdit: ${problems.join('; ')}`);
+}
+
+/**
+ * A viewport-size matte fills the frame at fit crop, centre, scale 1 whichever geometry and scale base the
+ * renderer uses, so the disc drawn in it lands where it was drawn.
+ */
+const VIEWPORT_LUMA_GEOMETRY = { fit: 'crop', position: 'center' } as const satisfies Partial<Clip>;
+
+function lumaClip(
+  overlay: Extract<BubbleOverlay, { kind: 'luma' }>,
+  readings: RendererReadings,
+  length: number,
+  bubbleGeometry: Partial<Clip>,
+): Clip {
+  const variant = matteVariantFor(readings);
+  const geometry = readings.lumaGeometry === 'viewport' ? VIEWPORT_LUMA_GEOMETRY : bubbleGeometry;
+  return { asset: { type: 'luma', src: overlay[MATTE_SOURCE_FIELD[variant]]! }, start: 0, length, ...geometry };
 }
 
 export function buildBubbleEdit(input: BubbleEditInput): Edit {
@@ -192,7 +272,7 @@ export function buildBubbleEdit(input: BubbleEditInput): Edit {
 
   const bubbleGeometry = {
     fit: 'contain',
-    scale: placement.scale,
+    scale: clipScale(placement, options.readings.scale),
     position: options.position,
     ...(options.position === 'center' ? {} : { offset: placement.offset }),
   } as const satisfies Partial<Clip>;
@@ -200,15 +280,7 @@ export function buildBubbleEdit(input: BubbleEditInput): Edit {
   const bubbleClips: Clip[] =
     input.overlay.kind === 'luma'
       ? [
-          {
-            asset: {
-              type: 'luma',
-              src: options.lumaPolarity === 'white-transparent' ? input.overlay.invertedMatteSrc! : input.overlay.matteSrc,
-            },
-            start: 0,
-            length: bubbleLength,
-            ...bubbleGeometry,
-          },
+          lumaClip(input.overlay, options.readings, bubbleLength, bubbleGeometry),
           { asset: { type: 'video', src: input.overlay.colorSrc, volume: 1 }, start: 0, length: bubbleLength, ...bubbleGeometry },
         ]
       : [{ asset: { type: 'video', src: input.overlay.src, volume: 1 }, start: 0, length: bubbleLength, ...bubbleGeometry }];

@@ -36,7 +36,7 @@ export type SourceStatus = NonNullable<SourceResponseAttributes['status']>;
 
 /**
  * Which way a luma matte is read. Shotstack's own pages disagree (the masking guide: white = visible; the luma
- * transition tutorial and a Studio SDK issue: white = transparent), so it is a setting, checked by
- * `npm run shotstack:check` against the real sandbox.
+ * transition tutorial and a Studio SDK issue: white = transparent), so it is one of the renderer's readings
+ * (readings.ts), measured by calibration or forced with SHOTSTACK_READINGS.
  */
 export type LumaPolarity = 'white-visible' | 'white-transparent';

@@ -13,7 +13,10 @@ import {
 import { PROCESSING_MODES, type ProcessingMode } from '../../pipeline/contract.js';
 import type { BotContext } from '../context.js';
 import type { BotDeps } from '../deps.js';
-import { failedText, modeText, queueText, statsText } from './format.js';
+import { packBlocks, sendParts } from '../../common/telegram/split-text.js';
+import { failedEntries, modeText, queueText, statsText } from './format.js';
+import { readPublishedStatus } from '../../shotstack/calibration/index.js';
+import { calibrationText } from './calibration-text.js';
 
 /**
  * Operator commands, for the user ids in ADMIN_IDS only. For anyone else they call `next()`, so the update falls
@@ -33,7 +36,7 @@ export function adminCommands(deps: BotDeps): Composer<BotContext> {
 
   onlyAdmins.command('failed', async (ctx) => {
     const n = Math.min(Math.max(Number.parseInt(ctx.match, 10) || 5, 1), 20);
-    await ctx.reply(failedText(await listFailed(p, n)));
+    await sendParts(packBlocks(failedEntries(await listFailed(p, n))), (text) => ctx.reply(text));
   });
 
   onlyAdmins.command('retry', async (ctx) => {
@@ -63,7 +66,8 @@ export function adminCommands(deps: BotDeps): Composer<BotContext> {
       else if ((PROCESSING_MODES as readonly string[]).includes(arg)) await setMode(p, arg as ProcessingMode, ctx.from!.id);
       else return void (await ctx.reply('Usage: /mode [auto|gpu|cpu|env]'));
     }
-    await ctx.reply(modeText(await getModeView(p, deps.envMode)));
+    const [view, calibration] = await Promise.all([getModeView(p, deps.envMode), readPublishedStatus(p.redis, p.prefix)]);
+    await ctx.reply(`${modeText(view)}\n${calibrationText(calibration)}`);
   });
 
   onlyAdmins.command('stats', async (ctx) => {

@@ -11,11 +11,14 @@ export function queueText(q: QueueOverview): string {
   ].join('\n');
 }
 
-export function failedText(list: FailedJobInfo[]): string {
-  if (!list.length) return 'No failed jobs.';
-  return list
-    .map((f) => `• ${f.id} — ${f.failure.code} (${f.attemptsMade} attempts, ${f.finishedAt ?? '?'})\n  ${f.failure.message.slice(0, 200)}`)
-    .join('\n');
+/**
+ * One entry per failed job (two lines each). A /failed 20 with long messages is about 5,800 characters, over
+ * Telegram's 4096: the command sends the entries packed into several messages (`packBlocks`), never one entry
+ * across two.
+ */
+export function failedEntries(list: FailedJobInfo[]): string[] {
+  if (!list.length) return ['No failed jobs.'];
+  return list.map((f) => `• ${f.id} — ${f.failure.code} (${f.attemptsMade} attempts, ${f.finishedAt ?? '?'})\n  ${f.failure.message.slice(0, 200)}`);
 }
 
 export function modeText(v: ModeView): string {

@@ -1,4 +1,6 @@
 import { Composer } from 'grammy';
+import type { Logger } from '../../common/logger.js';
+import { answerCallback } from '../../common/telegram/best-effort.js';
 import { commandOf, type BotContext } from '../context.js';
 import { CB } from '../flow/callbacks.js';
 import { langOf, t } from '../i18n/index.js';
@@ -9,12 +11,12 @@ import { acceptVideo } from '../media/accept.js';
  * from non-admins), stickers/photos/audio/text outside a dialogue, and buttons of finished dialogues or unknown
  * data (answered, so the client stops its spinner; never an error).
  */
-export function fallback(): Composer<BotContext> {
+export function fallback(log: Logger): Composer<BotContext> {
   const composer = new Composer<BotContext>();
 
   composer.on('callback_query', async (ctx) => {
     const m = t(langOf(ctx));
-    await ctx.answerCallbackQuery({ text: ctx.callbackQuery.data === CB.confirm ? m.alreadyConfirmed : m.buttonExpired });
+    await answerCallback(ctx, log, { text: ctx.callbackQuery.data === CB.confirm ? m.alreadyConfirmed : m.buttonExpired });
   });
 
   composer.on('message', async (ctx) => {

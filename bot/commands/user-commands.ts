@@ -1,4 +1,6 @@
 import { Composer } from 'grammy';
+import { answerCallback } from '../../common/telegram/best-effort.js';
+import { packBlocks, sendParts } from '../../common/telegram/split-text.js';
 import { retryJob } from '../../pipeline/admin.js';
 import { failureOfJob, failureText, parseProgress, type RenderJob } from '../../pipeline/contract.js';
 import type { BotContext } from '../context.js';
@@ -35,7 +37,7 @@ export function userCommands(deps: BotDeps): Composer<BotContext> {
   });
 
   composer.callbackQuery(CB.editSettings, async (ctx) => {
-    await ctx.answerCallbackQuery().catch(() => undefined);
+    await answerCallback(ctx, deps.log);
     await ctx.conversation.enter(SETTINGS);
   });
 
@@ -54,7 +56,8 @@ export function userCommands(deps: BotDeps): Composer<BotContext> {
       if (failure) line += `: ${failureText(failure.code, langOf(ctx))}`;
       lines.push(line);
     }
-    await ctx.reply(lines.length ? `${m.jobsTitle}\n${lines.join('\n')}` : m.noJobs);
+    // Ten jobs with failure texts fit today; split anyway, the list grows with the texts.
+    await sendParts(lines.length ? packBlocks([m.jobsTitle, ...lines]) : [m.noJobs], (text) => ctx.reply(text));
   });
 
   // "Try again" under a failure: the same job again (it resumes after its last finished stage), unless the input
@@ -63,17 +66,17 @@ export function userCommands(deps: BotDeps): Composer<BotContext> {
     const m = t(langOf(ctx));
     const jobId = ctx.match[1]!;
     const job = (await deps.pipeline.queue.getJob(jobId)) as RenderJob | undefined;
-    if (!job) return void (await ctx.answerCallbackQuery({ text: m.buttonExpired }));
-    if (job.data.userId !== ctx.from.id) return void (await ctx.answerCallbackQuery({ text: m.notYourJob }));
+    if (!job) return void (await answerCallback(ctx, deps.log, { text: m.buttonExpired }));
+    if (job.data.userId !== ctx.from.id) return void (await answerCallback(ctx, deps.log, { text: m.notYourJob }));
     const failure = failureOfJob(job);
     if (failure?.category === 'media' || failure?.code === 'telegram_file_too_big' || failure?.code === 'input_unavailable') {
-      await ctx.answerCallbackQuery();
+      await answerCallback(ctx, deps.log);
       await ctx.reply(m.retrySendNew);
       return;
     }
     const outcome = await retryJob(deps.pipeline, jobId);
     // The retry is what matters; an answer Telegram refuses (a press that is too old) must not hide it.
-    await ctx.answerCallbackQuery(outcome === 'retried' ? {} : { text: m.alreadyQueued }).catch(() => undefined);
+    await answerCallback(ctx, deps.log, outcome === 'retried' ? {} : { text: m.alreadyQueued });
     if (outcome !== 'retried') return;
     await deps.store.forgetStatusText(jobId);
     await deps.status.show(jobId, (l) => t(l).retryQueued);

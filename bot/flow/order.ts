@@ -52,7 +52,7 @@ export function createOrderConversation(deps: BotDeps) {
 
 /** Accepts a usable video from `c`, or explains (limits in numbers, or what arrived instead) and returns undefined. */
 async function videoFrom(conversation: FlowConversation, c: FlowContext, deps: BotDeps, m: Messages): Promise<VideoInput | undefined> {
-  if (c.callbackQuery) return void (await answerStale(conversation, c, m));
+  if (c.callbackQuery) return void (await answerStale(conversation, deps.log, c, m));
   if (!c.message) return undefined;
   const a = acceptVideo(c.message);
   if (!a.ok) return void (await c.reply(m.notAVideo(m.what[a.what])));
@@ -87,14 +87,14 @@ async function runOrder(
     const data = c.callbackQuery?.data;
     const none = data ? NO_BACKGROUND[data] : undefined;
     if (none) {
-      await answer(conversation, c);
+      await answer(conversation, deps.log, c);
       return { outputs: none, video: null };
     }
     const v = await videoFrom(conversation, c, deps, m);
     return v ? { outputs: ['video'], video: v } : undefined;
   });
   if (bg === RESTART) return RESTART;
-  await removeKeyboard(conversation, chatId, bgMsg.message_id);
+  await removeKeyboard(conversation, deps.log, chatId, bgMsg.message_id);
   const outputs: OutputKind[] = bg.outputs;
   const fields = fieldsFor(outputs);
   const describe = (o: ChosenOptions) => summaryText(m, outputs, o);
@@ -107,15 +107,15 @@ async function runOrder(
     const same = await waitForStep(conversation, m, async (c) => {
       const data = c.callbackQuery?.data;
       if (data !== CB.same && data !== CB.choose) {
-        if (c.callbackQuery) await answerStale(conversation, c, m);
+        if (c.callbackQuery) await answerStale(conversation, deps.log, c, m);
         else if (c.message) await c.reply(m.askSame(describe(saved)), { reply_markup: sameKeyboard(m) });
         return undefined;
       }
-      await answer(conversation, c);
+      await answer(conversation, deps.log, c);
       return data === CB.same;
     });
     if (same === RESTART) return RESTART;
-    await removeKeyboard(conversation, chatId, ask.message_id);
+    await removeKeyboard(conversation, deps.log, chatId, ask.message_id);
     if (same) options = saved;
   }
 
@@ -123,7 +123,7 @@ async function runOrder(
   try {
     for (;;) {
       if (!options) {
-        const picked = await pickOptions(conversation, ctx, m, fields, saved ?? DEFAULT_OPTIONS, describe);
+        const picked = await pickOptions(conversation, deps.log, ctx, m, fields, saved ?? DEFAULT_OPTIONS, describe);
         if (picked === RESTART) return RESTART;
         options = picked;
       }
@@ -143,15 +143,15 @@ async function runOrder(
         // Any Confirm/Change button of this step counts (a message sent meanwhile gets the buttons again below);
         // older summaries lost theirs when they were answered.
         if (data === CB.confirm || data === CB.change) {
-          await answer(conversation, c);
+          await answer(conversation, deps.log, c);
           return data;
         }
-        if (c.callbackQuery) await answerStale(conversation, c, m);
+        if (c.callbackQuery) await answerStale(conversation, deps.log, c, m);
         else if (c.message) await c.reply(m.summaryTitle, { reply_markup: summaryKeyboard(m) });
         return undefined;
       });
       if (choice === RESTART) return RESTART;
-      await removeKeyboard(conversation, chatId, summaryId);
+      await removeKeyboard(conversation, deps.log, chatId, summaryId);
       if (choice === CB.change) {
         options = null;
         continue;
@@ -230,7 +230,7 @@ async function sendSummary(conversation: FlowConversation, ctx: FlowContext, dep
   const keyboard = summaryKeyboard(m);
   if (deps.preview) {
     const preview = deps.preview;
-    await bestEffort(conversation, (api) => api.sendChatAction(chatId, 'upload_photo'));
+    await bestEffort(conversation, deps.log, 'sendChatAction', (api) => api.sendChatAction(chatId, 'upload_photo'));
     const made = await conversation.external(
       (): Promise<PreviewOutcome> => preview.make({ key: r.previewKey, head: r.head, background: r.background, output: r.output, options: r.options }),
     );

@@ -14,7 +14,7 @@ export function createSettingsConversation(deps: BotDeps) {
     const m = t(langOf(ctx));
     const userId = ctx.from!.id;
     const current = (await conversation.external(() => deps.store.getDefaults(userId))) ?? DEFAULT_OPTIONS;
-    const chosen = await pickOptions(conversation, ctx, m, ALL_FIELDS, current, (o) => summaryText(m, null, o));
+    const chosen = await pickOptions(conversation, deps.log, ctx, m, ALL_FIELDS, current, (o) => summaryText(m, null, o));
     // /new while editing defaults: leave this dialogue; the next video starts an order from outside.
     if (chosen === RESTART) return void (await ctx.api.sendMessage(ctx.chat!.id, m.askHead));
     await conversation.external(() => deps.store.setDefaults(userId, chosen));

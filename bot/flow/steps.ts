@@ -1,5 +1,7 @@
 import type { Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
+import type { Logger } from '../../common/logger.js';
+import { bestEffort as bestEffortCall } from '../../common/telegram/best-effort.js';
 import { commandOf, type FlowContext, type FlowConversation } from '../context.js';
 import type { Messages } from '../i18n/types.js';
 import { parseOption } from './callbacks.js';
@@ -12,7 +14,7 @@ import type { ChosenOptions, OptionField } from './options.js';
  *   files) runs in `conversation.external` and returns plain JSON;
  * - an API call that may fail (editing or un-keyboarding an old message) runs in `external` with the outside
  *   context's API and swallows its error there: a failed call caught *inside* a conversation can hang the chat
- *   (open bug in 2.0–2.1), and those edits are cosmetic anyway.
+ *   (open bug in 2.0–2.1), and those edits are cosmetic anyway. Refusals are logged, never thrown.
  */
 export const RESTART = Symbol('restart');
 export type Restart = typeof RESTART;
@@ -49,26 +51,23 @@ export async function waitForStep<T>(
  * Answers a button press (stops the client's spinner). Best effort: Telegram refuses answers to presses older than
  * about 15 s — e.g. ones that queued up while the bot was restarting — and that must not end the dialogue.
  */
-export async function answer(conversation: FlowConversation, c: FlowContext, text?: string): Promise<void> {
+export async function answer(conversation: FlowConversation, log: Logger, c: FlowContext, text?: string): Promise<void> {
   const id = c.callbackQuery?.id;
-  if (id) await bestEffort(conversation, (api) => api.answerCallbackQuery(id, text ? { text } : {}));
+  if (id) await bestEffort(conversation, log, 'answerCallbackQuery', (api) => api.answerCallbackQuery(id, text ? { text } : {}));
 }
 
 /** Answers a button press that the current step does not expect. */
-export function answerStale(conversation: FlowConversation, c: FlowContext, m: Messages): Promise<void> {
-  return answer(conversation, c, m.buttonExpired);
+export function answerStale(conversation: FlowConversation, log: Logger, c: FlowContext, m: Messages): Promise<void> {
+  return answer(conversation, log, c, m.buttonExpired);
 }
 
-/** Runs a cosmetic API call outside the replay log; false when Telegram refused it. */
-export function bestEffort(conversation: FlowConversation, call: (api: Api) => Promise<unknown>): Promise<boolean> {
-  return conversation.external((outside) => call(outside.api).then(
-    () => true,
-    () => false,
-  ));
+/** Runs a cosmetic API call outside the replay log; false when Telegram refused it (logged once, on the real pass). */
+export function bestEffort(conversation: FlowConversation, log: Logger, method: string, call: (api: Api) => Promise<unknown>): Promise<boolean> {
+  return conversation.external((outside) => bestEffortCall(log, method, () => call(outside.api)));
 }
 
-export function removeKeyboard(conversation: FlowConversation, chatId: number, messageId: number): Promise<boolean> {
-  return bestEffort(conversation, (api) => api.editMessageReplyMarkup(chatId, messageId, { reply_markup: undefined }));
+export function removeKeyboard(conversation: FlowConversation, log: Logger, chatId: number, messageId: number): Promise<boolean> {
+  return bestEffort(conversation, log, 'editMessageReplyMarkup', (api) => api.editMessageReplyMarkup(chatId, messageId, { reply_markup: undefined }));
 }
 
 /**
@@ -77,6 +76,7 @@ export function removeKeyboard(conversation: FlowConversation, chatId: number, m
  */
 export async function pickOptions(
   conversation: FlowConversation,
+  log: Logger,
   ctx: FlowContext,
   m: Messages,
   fields: OptionField[],
@@ -92,7 +92,7 @@ export async function pickOptions(
       messageId = (await ctx.api.sendMessage(chatId, m.pick[field], { reply_markup: keyboard })).message_id;
     } else {
       const id = messageId;
-      await bestEffort(conversation, (api) => api.editMessageText(chatId, id, m.pick[field], { reply_markup: keyboard }));
+      await bestEffort(conversation, log, 'editMessageText', (api) => api.editMessageText(chatId, id, m.pick[field], { reply_markup: keyboard }));
     }
     const value = await waitForStep(conversation, m, async (c) => {
       if (!c.callbackQuery) {
@@ -100,8 +100,8 @@ export async function pickOptions(
         return undefined;
       }
       const opt = parseOption(c.callbackQuery.data);
-      if (!opt || opt.field !== field) return void (await answerStale(conversation, c, m));
-      await answer(conversation, c);
+      if (!opt || opt.field !== field) return void (await answerStale(conversation, log, c, m));
+      await answer(conversation, log, c);
       return opt.value;
     });
     if (value === RESTART) return RESTART;
@@ -110,7 +110,7 @@ export async function pickOptions(
   }
   if (messageId !== null) {
     const id = messageId;
-    await bestEffort(conversation, (api) => api.editMessageText(chatId, id, summary(chosen)));
+    await bestEffort(conversation, log, 'editMessageText', (api) => api.editMessageText(chatId, id, summary(chosen)));
   }
   return chosen;
 }

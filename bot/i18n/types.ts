@@ -38,6 +38,8 @@ export interface Messages {
   statusRunning(stage: string, step: number, bar: string, percent: number, eta: string): string;
   eta(sec: number): string;
   statusDone: string;
+  /** The job ended without a second send: the result may already be in the chat (see the «Send again» message). */
+  statusUncertain: string;
   statusFailed(reason: string): string;
   statusCancelled: string;
   btnTryAgain: string;
@@ -46,6 +48,11 @@ export interface Messages {
   notYourJob: string;
   /** A button of someone else's dialogue or menu was pressed (group chats). */
   notYourMenu: string;
+  /** «Send again» under an uncertain delivery (bot/commands/resend.ts): the toast of each outcome. */
+  resendQueued: string;
+  resendAlready: string;
+  resendDelivered: string;
+  resendBusy: string;
   cancelledDialog: string;
   cancelledJobs(n: number): string;
   nothingToCancel: string;

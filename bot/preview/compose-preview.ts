@@ -50,7 +50,6 @@ const PREVIEW_SETTINGS: RenderSettings = {
   fps: 25,
   overlayKind: 'luma',
   backgroundVolume: 0,
-  lumaPolarity: 'white-visible',
   maxDurationSec: 3600,
   maxInputBytes: 2_000_000_000,
 };

@@ -5,24 +5,27 @@ import type { Logger } from '../../common/logger.js';
 import { createRedis, failureText, parseFailure, parseProgress, RENDER_QUEUE, type RenderJob, type RenderQueue } from '../../pipeline/contract.js';
 import { tryAgainKeyboard } from '../flow/keyboards.js';
 import { withTitle } from '../flow/summary.js';
-import { t } from '../i18n/index.js';
+import { t, type Language } from '../i18n/index.js';
 import type { BotStore } from '../store.js';
+import { ChatLanes, type EditOutcome } from './chat-lane.js';
 import { progressText } from './format.js';
 
 /**
  * Keeps each job's one status message up to date. The worker reports progress only through BullMQ
  * (`job.updateProgress`), sends the chat action and the result itself, and — because the bot enqueues with
  * `failureNotice: 'bot'` — leaves the failure message to the bot. So this listens to the queue's events and edits
- * the status message in place: throttled per job (Telegram allows about one message a second per chat),
- * deduplicated (identical edits are refused; during a deploy overlap two bots hear every event), and on failure
- * with a "try again" button. The id of the last event handled is kept in Redis, so a bot that was down (a deploy,
- * a crash) catches up on what happened meanwhile — a failure notice is not lost — and repeats nothing it already
- * showed (the dedup above).
+ * the status message in place: deduplicated (identical edits are refused; during a deploy overlap two bots hear
+ * every event), on failure with a "try again" button, and within a per-chat budget (`chat-lane.ts`): Telegram
+ * limits messages per chat, not per job, so several jobs of one chat share one edit every `minIntervalMs`, and a
+ * 429 holds that chat's edits for `retry_after` — a held "done" or "failed" is shown when the hold ends, never
+ * dropped. The id of the last event handled is kept in Redis, so a bot that was down (a deploy, a crash) catches
+ * up on what happened meanwhile — a failure notice is not lost — and repeats nothing it already showed (the dedup
+ * above).
  */
 export interface StatusNotifier {
   /**
-   * Shows a text at once, bypassing the throttle. `final` (done, failed, cancelled): later progress reports of the
-   * job are ignored until a non-final show (a retry) reopens it.
+   * Shows a text now (not waiting for the chat's edit interval; only a 429 hold delays it). `final` (done,
+   * failed, cancelled): later progress reports of the job are ignored until a non-final show (a retry) reopens it.
    */
   show(
     jobId: string,
@@ -41,72 +44,70 @@ export interface StatusNotifierOptions {
   store: BotStore;
   redisUrl: string;
   prefix: string;
+  /** Least time between two progress edits in one chat (all its jobs together). */
   minIntervalMs: number;
   log: Logger;
 }
 
-interface Pending {
-  lastAt: number;
-  timer: NodeJS.Timeout | null;
-}
+type Render = (lang: 'ru' | 'en') => { body: string; markup?: InlineKeyboardMarkup };
+
+/** Remembered job ids are bounded: only recent jobs can still have stray events in flight. */
+const MAX_REMEMBERED_JOBS = 10_000;
 
 export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
-  const pending = new Map<string, Pending>();
   let events: QueueEvents | null = null;
   let eventsConnection: ReturnType<typeof createRedis> | null = null;
   let closed = false;
-  /** Edits of one job run one after another, so a slow progress edit can never land after "done". */
-  const chains = new Map<string, Promise<void>>();
   const finished = new Set<string>();
+  const chatOfJob = new Map<string, number>();
+  const lanes = new ChatLanes(o.minIntervalMs, o.log);
 
-  function serial(jobId: string, run: () => Promise<void>): Promise<void> {
-    const next = (chains.get(jobId) ?? Promise.resolve()).then(run, run);
-    chains.set(jobId, next);
-    const forget = () => {
-      if (chains.get(jobId) === next) chains.delete(jobId);
-    };
-    next.then(forget, forget);
-    return next;
+  const remember = (m: { size: number; keys(): IterableIterator<string>; delete(k: string): boolean }) => {
+    if (m.size > MAX_REMEMBERED_JOBS) m.delete(m.keys().next().value!);
+  };
+
+  /** The chat of a job's status message (fixed for the job's life), or null when the bot did not start it. */
+  async function chatOf(jobId: string): Promise<number | null> {
+    const known = chatOfJob.get(jobId);
+    if (known !== undefined) return known;
+    const rec = await o.store.getStatus(jobId);
+    if (!rec) return null; // not ours (a CLI job), or the dialogue has not stored it yet
+    chatOfJob.set(jobId, rec.chatId);
+    remember(chatOfJob);
+    return rec.chatId;
   }
 
-  async function edit(jobId: string, body: string, markup?: InlineKeyboardMarkup): Promise<void> {
+  async function edit(jobId: string, render: Render): Promise<EditOutcome> {
     const rec = await o.store.getStatus(jobId);
-    if (!rec) return; // not ours (a CLI job), or the dialogue has not stored it yet
+    if (!rec) return 'skipped';
+    const { body, markup } = render(rec.lang);
     const text = withTitle(rec.title, body);
-    if (!(await o.store.claimStatusText(jobId, text, markup))) return;
+    if (!(await o.store.claimStatusText(jobId, text, markup))) return 'skipped';
     try {
       await o.api.editMessageText(rec.chatId, rec.messageId, text, markup ? { reply_markup: markup } : {});
+      return 'sent';
     } catch (e) {
-      if (e instanceof GrammyError && /not modified/i.test(e.description)) return;
+      if (e instanceof GrammyError && /not modified/i.test(e.description)) return 'sent';
+      // Not shown after all: the same text must be allowed again.
+      await o.store.forgetStatusText(jobId).catch(() => undefined);
+      if (e instanceof GrammyError && e.error_code === 429) return { retryAfterMs: (e.parameters.retry_after ?? 1) * 1000 };
       if (e instanceof GrammyError && /not found|can't be edited/i.test(e.description)) {
         // The user deleted it: post a new one and keep editing that.
         const m = await o.api.sendMessage(rec.chatId, text, markup ? { reply_markup: markup } : {}).catch(() => null);
         if (m) await o.store.setStatus(jobId, { ...rec, messageId: m.message_id });
-        return;
+        if (m) await o.store.claimStatusText(jobId, text, markup);
+        return 'sent';
       }
       o.log.warn({ jobId, err: (e as Error).message }, 'status edit failed');
+      return 'sent';
     }
   }
 
-  async function langOfJob(jobId: string): Promise<'ru' | 'en' | null> {
-    return (await o.store.getStatus(jobId))?.lang ?? null;
-  }
-
-  function throttled(jobId: string, run: () => Promise<void>): void {
-    const p = pending.get(jobId) ?? { lastAt: 0, timer: null };
-    pending.set(jobId, p);
-    if (p.timer) clearTimeout(p.timer);
-    const wait = p.lastAt + o.minIntervalMs - Date.now();
-    const go = () => {
-      p.timer = null;
-      p.lastAt = Date.now();
-      serial(jobId, () => (finished.has(jobId) ? Promise.resolve() : run())).catch((e) =>
-        o.log.warn({ jobId, err: (e as Error).message }, 'status update failed'),
-      );
-    };
-    // The newest report wins: an older one still waiting for its slot is dropped.
-    if (wait <= 0) go();
-    else p.timer = setTimeout(go, wait);
+  async function queueProgress(jobId: string, render: Render): Promise<void> {
+    if (finished.has(jobId)) return;
+    const chatId = await chatOf(jobId);
+    if (chatId === null || finished.has(jobId) || closed) return;
+    lanes.offer(chatId, jobId, { run: () => edit(jobId, render), progress: true, skip: () => finished.has(jobId) });
   }
 
   // Stream ids ("<ms>-<seq>") grow; handlers finish out of order, so only a newer id is written.
@@ -122,24 +123,16 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
     o.store.setLastEventId(id).catch(() => undefined);
   }
 
-  function stopThrottle(jobId: string): void {
-    const p = pending.get(jobId);
-    if (p?.timer) clearTimeout(p.timer);
-    pending.delete(jobId);
-  }
-
   const notifier: StatusNotifier = {
     async show(jobId, text, keyboard, final = false) {
-      stopThrottle(jobId);
       if (final) {
         finished.add(jobId);
-        // Bounded: only recent jobs can still have stray progress reports in flight.
-        if (finished.size > 10_000) finished.delete(finished.values().next().value!);
+        remember(finished);
       } else finished.delete(jobId);
-      await serial(jobId, async () => {
-        const lang = await langOfJob(jobId);
-        if (lang) await edit(jobId, text(lang), keyboard?.(lang));
-      });
+      const chatId = await chatOf(jobId);
+      if (chatId === null) return;
+      const render: Render = (lang) => ({ body: text(lang), markup: keyboard?.(lang) });
+      await lanes.now(chatId, jobId, { run: () => edit(jobId, render), progress: false, skip: () => false });
     },
 
     async listen() {
@@ -152,15 +145,15 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
       events.on('progress', ({ jobId, data }, id) => {
         const p = parseProgress(data);
         if (!p || closed) return;
-        throttled(jobId, async () => {
-          const lang = await langOfJob(jobId);
-          if (lang) await edit(jobId, progressText(t(lang), p));
-        });
+        queueProgress(jobId, (lang) => ({ body: progressText(t(lang), p) })).catch((e) =>
+          o.log.warn({ jobId, err: (e as Error).message }, 'status update failed'),
+        );
         handled(id);
       });
-      events.on('completed', ({ jobId }, id) => {
+      events.on('completed', ({ jobId, returnvalue }, id) => {
         if (closed) return;
-        notifier.show(jobId, (l) => t(l).statusDone, undefined, true).then(() => handled(id), () => undefined);
+        const text = deliveryWasUncertain(returnvalue) ? (l: Language) => t(l).statusUncertain : (l: Language) => t(l).statusDone;
+        notifier.show(jobId, text, undefined, true).then(() => handled(id), () => undefined);
       });
       events.on('failed', ({ jobId, failedReason }, id) => {
         if (closed) return;
@@ -187,7 +180,7 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
 
     async close() {
       closed = true;
-      for (const id of [...pending.keys()]) stopThrottle(id);
+      lanes.close();
       if (events) {
         const c = events;
         events = null;
@@ -199,4 +192,14 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
     },
   };
   return notifier;
+}
+
+/** Whether a completed job only asked the user («Send again») instead of sending: its status must not say "below". */
+function deliveryWasUncertain(returnvalue: unknown): boolean {
+  try {
+    const v = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as { delivered?: { uncertain?: boolean } } | null;
+    return v?.delivered?.uncertain === true;
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { ConfigError } from '../../common/config.js';
 import { logger } from '../../common/logger.js';
+import type { CalibrationStatus } from '../../shotstack/calibration/index.js';
 import { loadShotstackConfig } from '../../shotstack/config.js';
+import { formatReadings } from '../../shotstack/readings.js';
 import { classifyError } from '../classify.js';
 import { loadPipelineConfig, type ProcessingMode } from '../config.js';
 import { parseJobData, STAGES, type JobData, type JobProgress, type JobResult, type Stage } from '../contract.js';
@@ -23,7 +25,10 @@ const USAGE = `usage: npm run render -- --head head.mp4 [--background main.mp4] 
   [--size S|M|L] [--engine fast|quality] [--aspect 9:16|16:9|1:1] [--resolution sd|hd|1080] [--keep-work]
 Engine: the CPU in this process, or the GPU worker when GPU_WORKER_URL (+ GPU_WORKER_TOKEN) is set
 (PROCESSING_MODE applies). Renderer: Shotstack when SHOTSTACK_API_KEY is set, else a local renderer in this process.
+With Shotstack and no SHOTSTACK_READINGS, the first render waits for a calibration (a few probe renders).
 `;
+/** How long the CLI waits for a calibration before giving up (it has no queue to retry it later). */
+const CLI_READINGS_WAIT_MS = 15 * 60_000;
 
 /** Runs the command; returns the exit code (0 ok, 1 failed, 2 bad usage). */
 export async function main(argv: string[]): Promise<number> {
@@ -130,20 +135,21 @@ export async function main(argv: string[]): Promise<number> {
           gpu: gpu?.client ?? null,
           cpuQualityEngine: cfg.PIPELINE_CPU_QUALITY_ENGINE,
         }),
-        renderer: renderer?.renderer ?? null,
+        // No queue retries here: wait for a first calibration as long as it takes (the worker waits less, then retries).
+        renderer: renderer ? { ...renderer.renderer, readingsWaitMs: CLI_READINGS_WAIT_MS } : null,
         deliver: async (d) => {
           await mkdir(dirname(outPath), { recursive: true });
           await copyFile(d.path, outPath);
           return { method: 'file', bytes: d.bytes, path: outPath };
         },
-        settings: renderSettingsFromConfig(cfg, shotstackCfg),
+        settings: renderSettingsFromConfig(cfg),
       },
       progress,
       signal: new AbortController().signal,
       log,
     });
     bar.done();
-    printSummary(result, renderer?.renderer.isLocal ?? null);
+    printSummary(result, renderer ? { isLocal: renderer.renderer.isLocal, readings: await renderer.renderer.readings.status().catch(() => null) } : null);
     process.stdout.write(`${outPath}\n`);
     return 0;
   } catch (e) {
@@ -158,12 +164,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function printSummary(r: JobResult, localRenderer: boolean | null): void {
+function printSummary(r: JobResult, renderer: { isLocal: boolean; readings: CalibrationStatus | null } | null): void {
   const sec = (ms: number | undefined) => (ms === undefined ? '   -  ' : `${(ms / 1000).toFixed(1).padStart(5)} s`);
   const lines = [
     `overlay: ${r.overlay.path} (provider ${r.overlay.provider}, engine ${r.overlay.engine}, mode ${r.overlay.mode}` +
       `${r.overlay.fallbackReason ? `, fell back: ${r.overlay.fallbackReason}` : ''})`,
-    ...(localRenderer === null ? [] : [`renderer: ${localRenderer ? 'local (in-process)' : 'Shotstack'}`]),
+    ...(renderer === null
+      ? []
+      : [
+          `renderer: ${renderer.isLocal ? 'local (in-process)' : 'Shotstack'}` +
+            (renderer.readings?.readings ? `, readings (${renderer.readings.origin}) ${formatReadings(renderer.readings.readings)}` : ''),
+        ]),
     'stage timings:',
     ...STAGES.filter((s) => r.timingsMs[s] !== undefined).map((s) => `  ${s.padEnd(8)} ${sec(r.timingsMs[s])}`),
     `  ${'total'.padEnd(8)} ${sec(r.timingsMs.total)}`,

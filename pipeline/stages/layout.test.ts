@@ -1,16 +1,16 @@
 import { editSchema } from '@shotstack/schemas/zod';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/config.js';
-import { loadShotstackConfig } from '../../shotstack/config.js';
-import { buildBubbleEdit } from '../../shotstack/timeline.js';
+import { DEFAULT_READINGS } from '../../shotstack/readings.js';
+import { bubblePlacement, buildBubbleEdit } from '../../shotstack/timeline.js';
 import { loadPipelineConfig } from '../config.js';
 import { parseJobData } from '../contract.js';
 import { renderSettingsFromConfig } from '../services.js';
-import { bubbleLayout } from './layout.js';
+import { bubbleLayout, engineOptionsFor, overlayKindUnder, requiredOverlayFiles } from './layout.js';
 
 /** PIPELINE_BUBBLE_RING, from the environment to the Edit the render stage submits. */
 const ref = (id: string) => ({ source: 'telegram' as const, fileId: `AgAC${id}xyz`, fileUniqueId: `u${id}abc`, kind: 'video' as const });
-const settingsFor = (env: Record<string, string>) => renderSettingsFromConfig(loadPipelineConfig.parse(env), loadShotstackConfig.parse({}));
+const settingsFor = (env: Record<string, string>) => renderSettingsFromConfig(loadPipelineConfig.parse(env));
 
 describe('PIPELINE_BUBBLE_RING', () => {
   it('is off when unset or empty', () => {
@@ -45,11 +45,34 @@ describe('PIPELINE_BUBBLE_RING', () => {
         background: { src: 'https://cdn.example/bg.mp4', durationSec: 5, hasAudio: true },
         overlay: { kind: 'luma', colorSrc: 'https://cdn.example/c.mp4', matteSrc: 'https://cdn.example/m.mp4' },
         overlayDurationSec: 5,
-        options: edit,
+        options: { ...edit, readings: DEFAULT_READINGS },
       });
       expect(built.timeline.tracks[1]!.clips[0]!.asset).toMatchObject({ type: 'shape', stroke: { color: '#FFCC00' } });
       expect(editSchema.safeParse(built).success).toBe(true);
     }
+  });
+});
+
+describe('bubble layout and the renderer readings', () => {
+  const data = parseJobData({ chatId: 1, userId: 2, head: ref('a'), background: ref('b'), output: 'video' });
+
+  it('carries the bubble placement (a viewport-size matte is drawn from it) and leaves the readings to the render stage', () => {
+    const layout = bubbleLayout(data, settingsFor({}));
+    expect(layout.placement).toEqual(bubblePlacement(layout.edit));
+    expect(layout.placement).toMatchObject({ width: layout.width, height: layout.height, side: layout.bubblePx });
+    expect('readings' in layout.edit).toBe(false);
+  });
+
+  it('PIPELINE_OVERLAY_KIND=alpha becomes the luma pair only when the renderer loses a MOV\'s alpha', () => {
+    expect(overlayKindUnder('alpha', { alphaMov: 'kept' })).toBe('alpha');
+    expect(overlayKindUnder('alpha', { alphaMov: 'lost' })).toBe('luma');
+    expect(overlayKindUnder('luma', { alphaMov: 'lost' })).toBe('luma');
+    expect(overlayKindUnder('luma', { alphaMov: 'kept' })).toBe('luma');
+    const alpha = settingsFor({ PIPELINE_OVERLAY_KIND: 'alpha' });
+    const fallen = { ...alpha, overlayKind: overlayKindUnder(alpha.overlayKind, { alphaMov: 'lost' }) };
+    expect(requiredOverlayFiles(data, alpha)).toEqual(['overlay.mov']);
+    expect(requiredOverlayFiles(data, fallen)).toEqual(['color.mp4', 'matte.mp4']);
+    expect(engineOptionsFor(data, fallen).formats).toEqual(['luma']);
   });
 });
 

@@ -2,8 +2,13 @@ import { parseOverlayOptions, type OverlayOptionsInput } from '../../gpu-worker/
 import type { BubbleRing } from '../../shotstack/bubble-ring.js';
 import type { OutputFileName } from '../../gpu-worker/engine/types.js';
 import { outputPixelSize } from '../../shotstack/output-size.js';
-import type { BubbleEditOptions, BubblePosition as ShotstackPosition } from '../../shotstack/timeline.js';
-import type { LumaPolarity } from '../../shotstack/types.js';
+import type { RendererReadings } from '../../shotstack/readings.js';
+import {
+  bubblePlacement,
+  type BubbleEditOptions,
+  type BubblePlacement,
+  type BubblePosition as ShotstackPosition,
+} from '../../shotstack/timeline.js';
 import type { BubblePosition, BubbleSize, JobData } from '../contract.js';
 
 /**
@@ -16,7 +21,6 @@ export interface RenderSettings {
   fps: 24 | 25 | 30;
   overlayKind: 'luma' | 'alpha';
   backgroundVolume: number;
-  lumaPolarity: LumaPolarity;
   maxDurationSec: number;
   maxInputBytes: number;
   /** Operator toggle (PIPELINE_BUBBLE_RING): a ring Shotstack draws around the bubble; unset = none. */
@@ -38,12 +42,17 @@ const ENGINE_ROUNDED_CORNER = parseOverlayOptions({}).cornerRadius;
 const _samePositions: ShotstackPosition = 'topLeft' as BubblePosition;
 void _samePositions;
 
+/** The timeline options the job decides; the renderer's readings are added when the Edit is built. */
+export type BubbleLayoutOptions = Omit<BubbleEditOptions, 'readings'>;
+
 export interface BubbleLayout {
-  edit: BubbleEditOptions;
+  edit: BubbleLayoutOptions;
   width: number;
   height: number;
   /** Bubble side in output pixels (even). */
   bubblePx: number;
+  /** Where the bubble lands in the output (a viewport-size matte is drawn from it). */
+  placement: BubblePlacement;
 }
 
 export function bubbleLayout(data: JobData, s: RenderSettings): BubbleLayout {
@@ -51,27 +60,31 @@ export function bubbleLayout(data: JobData, s: RenderSettings): BubbleLayout {
   const { width, height } = outputPixelSize(resolution, data.options.aspect);
   const sidePx = BUBBLE_SIZE_FRACTION[data.options.size] * Math.min(width, height);
   const bubblePx = Math.max(64, Math.round(sidePx / 2) * 2);
-  return {
-    width,
-    height,
-    bubblePx,
-    edit: {
-      position: data.options.position,
-      // Shotstack's builder takes the side as a fraction of the output width.
-      size: bubblePx / width,
-      margin: MARGIN,
-      aspect: data.options.aspect,
-      resolution,
-      fps: s.fps,
-      // The speaker is the content: the video lasts as long as they talk; a shorter background loops.
-      duration: 'bubble',
-      backgroundAudio: s.backgroundVolume > 0,
-      backgroundVolume: s.backgroundVolume,
-      lumaPolarity: s.lumaPolarity,
-      // The ring follows the bubble's cut, so the builder needs the shape (and the engine's corner radius).
-      ...(s.bubbleRing ? { ring: s.bubbleRing, shape: data.options.shape, cornerRadius: ENGINE_ROUNDED_CORNER } : {}),
-    },
+  const edit: BubbleLayoutOptions = {
+    position: data.options.position,
+    // Shotstack's builder takes the side as a fraction of the output width.
+    size: bubblePx / width,
+    margin: MARGIN,
+    aspect: data.options.aspect,
+    resolution,
+    fps: s.fps,
+    // The speaker is the content: the video lasts as long as they talk; a shorter background loops.
+    duration: 'bubble',
+    backgroundAudio: s.backgroundVolume > 0,
+    backgroundVolume: s.backgroundVolume,
+    // The ring follows the bubble's cut, so the builder needs the shape (and the engine's corner radius).
+    ...(s.bubbleRing ? { ring: s.bubbleRing, shape: data.options.shape, cornerRadius: ENGINE_ROUNDED_CORNER } : {}),
   };
+  return { width, height, bubblePx, edit, placement: bubblePlacement(edit) };
+}
+
+/**
+ * The overlay kind a video job really gets: PIPELINE_OVERLAY_KIND, except that `alpha` (a qtrle MOV) becomes the
+ * luma pair when the renderer loses a MOV's alpha (reading alpha-mov=lost) — a flattened bubble would be a black
+ * square, while the luma pair is Shotstack's documented masking.
+ */
+export function overlayKindUnder(kind: RenderSettings['overlayKind'], readings: Pick<RendererReadings, 'alphaMov'>): RenderSettings['overlayKind'] {
+  return kind === 'alpha' && readings.alphaMov === 'lost' ? 'luma' : kind;
 }
 
 /** Engine options for the job's output kind (formats, size, fps, limits). */

@@ -1,11 +1,14 @@
 import { join } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { probeMedia } from '../../common/ffmpeg.js';
-import { invertMatte } from '../../shotstack/matte.js';
-import { buildBubbleEdit, type BubbleEditOptions, type BubbleOverlay } from '../../shotstack/timeline.js';
+import type { ReadingsSource } from '../../shotstack/calibration/index.js';
+import { prepareMatte, type MatteFrame } from '../../shotstack/matte.js';
+import { formatReadings } from '../../shotstack/readings.js';
+import { buildBubbleEdit, MATTE_SOURCE_FIELD, matteVariantFor, type BubbleOverlay } from '../../shotstack/timeline.js';
 import type { ShotstackClient } from '../../shotstack/client.js';
 import { isShotstackError } from '../../shotstack/errors.js';
-import type { LumaPolarity } from '../../shotstack/types.js';
+import type { BubbleLayoutOptions } from './layout.js';
+import { awaitReadings, sameReadings } from './renderer-readings.js';
 import type { IngestState, IngestedOverlay, LocalMedia, OverlayState, RenderedState } from './state.js';
 
 /**
@@ -20,11 +23,15 @@ export interface Renderer {
   id: string;
   /** True for the local renderer: its file URLs are not reachable by users, so no "download link" fallback. */
   isLocal: boolean;
-  lumaPolarity: LumaPolarity;
+  /** How this renderer reads the Edit where Shotstack's docs are open: calibrated, forced, or the local emulation. */
+  readings: ReadingsSource;
+  /** How long one job attempt waits for pending readings (default READINGS_WAIT_MS). */
+  readingsWaitMs?: number;
   /**
-   * Deletes a render and the sources it was made from once its file is downloaded: the in-process local renderer's
-   * `discardRender`, so users' videos do not stay on this machine. Unset for Shotstack (its copy backs the
-   * download link a user may be sent).
+   * Called once the render's file is downloaded, so users' videos do not stay where they were rendered. The
+   * in-process local renderer's `discardRender` removes the render and its sources at once; for Shotstack
+   * (shotstack/cleanup.ts) the sources are deleted at once and the hosted copy, which backs the download link a
+   * user may be sent, after SHOTSTACK_RENDER_RETENTION_SEC — scheduled durably, so it returns without waiting.
    */
   discardRender?: (renderId: string) => Promise<void>;
 }
@@ -40,30 +47,48 @@ const STATUS_FRACTION: Record<string, number> = {
   done: 0.9,
 };
 
+/**
+ * True when stored sources can still be rendered: same renderer, and made for the readings it has now (waited for,
+ * like a fresh ingest). After a new calibration the matte may need another form, so the caller ingests again.
+ */
+export async function ingestStillValid(renderer: Renderer, stored: IngestState, ctx: { signal: AbortSignal; log: Logger }): Promise<boolean> {
+  if (stored.renderer !== renderer.id) return false;
+  const readings = await awaitReadings(renderer, ctx.signal);
+  if (sameReadings(readings, stored.readings)) return true;
+  ctx.log.warn(
+    { was: stored.readings ? formatReadings(stored.readings) : null, now: formatReadings(readings) },
+    "the renderer's readings changed since the sources were ingested; ingesting again",
+  );
+  return false;
+}
+
+/**
+ * Waits for the renderer's readings, makes the matte form they need (inverted and/or viewport-size, placed by
+ * `frame`), and ingests it with the colour square (or the alpha MOV) and the background. The readings are stored
+ * with the sources: the Edit is built with exactly the readings its matte was made for.
+ */
 export async function ingestForRender(
   renderer: Renderer,
   overlay: OverlayState,
   background: LocalMedia,
+  frame: MatteFrame,
   workDir: string,
   ctx: { signal: AbortSignal; log: Logger; onProgress(f: number): void },
 ): Promise<IngestState> {
+  const readings = await awaitReadings(renderer, ctx.signal);
   const started = Date.now();
   const ingest = (path: string) => renderer.client.ingestFile(path, { signal: ctx.signal });
   let ingested: IngestedOverlay;
   let backgroundSrc: string;
   if (overlay.files['color.mp4'] && overlay.files['matte.mp4']) {
-    let inverted: string | undefined;
-    if (renderer.lumaPolarity === 'white-transparent') {
-      inverted = join(workDir, 'overlay', 'matte.inverted.mp4');
-      await invertMatte(overlay.files['matte.mp4'], inverted, { signal: ctx.signal });
-    }
-    const [colorSrc, matteSrc, invertedMatteSrc, bg] = await Promise.all([
+    const matte = matteVariantFor(readings);
+    const mattePath = prepareMatte(matte, overlay.files['matte.mp4'], join(workDir, 'overlay'), frame, { signal: ctx.signal });
+    const [colorSrc, matteSrc, bg] = await Promise.all([
       ingest(overlay.files['color.mp4']),
-      ingest(overlay.files['matte.mp4']),
-      inverted ? ingest(inverted) : Promise.resolve(undefined),
+      mattePath.then(ingest),
       ingest(background.path),
     ]);
-    ingested = { kind: 'luma', colorSrc, matteSrc, ...(invertedMatteSrc ? { invertedMatteSrc } : {}) };
+    ingested = { kind: 'luma', colorSrc, matteSrc, matte };
     backgroundSrc = bg;
   } else if (overlay.files['overlay.mov']) {
     const [src, bg] = await Promise.all([ingest(overlay.files['overlay.mov']), ingest(background.path)]);
@@ -73,8 +98,17 @@ export async function ingestForRender(
     throw new Error(`overlay stage left no renderable files (${Object.keys(overlay.files).join(', ')})`);
   }
   ctx.onProgress(0.1);
-  ctx.log.info({ renderer: renderer.isLocal ? 'local' : 'shotstack', ms: Date.now() - started }, 'render sources ingested');
-  return { renderer: renderer.id, overlay: ingested, backgroundSrc, ms: Date.now() - started };
+  ctx.log.info(
+    { renderer: renderer.isLocal ? 'local' : 'shotstack', readings: formatReadings(readings), ms: Date.now() - started },
+    'render sources ingested',
+  );
+  return { renderer: renderer.id, readings, overlay: ingested, backgroundSrc, ms: Date.now() - started };
+}
+
+/** The builder's overlay from the stored sources: the luma matte goes in the field of the form it was made in. */
+function bubbleOverlayOf(ingested: IngestedOverlay): BubbleOverlay {
+  if (ingested.kind === 'alpha') return { kind: 'alpha', src: ingested.src, format: 'mov' };
+  return { kind: 'luma', colorSrc: ingested.colorSrc, [MATTE_SOURCE_FIELD[ingested.matte]]: ingested.matteSrc };
 }
 
 export async function submitRender(
@@ -82,22 +116,19 @@ export async function submitRender(
   ingest: IngestState,
   overlay: OverlayState,
   background: LocalMedia,
-  editOptions: BubbleEditOptions,
+  editOptions: BubbleLayoutOptions,
   ctx: { signal: AbortSignal; log: Logger },
 ): Promise<string> {
-  const bubble: BubbleOverlay =
-    ingest.overlay.kind === 'luma'
-      ? { kind: 'luma', colorSrc: ingest.overlay.colorSrc, matteSrc: ingest.overlay.matteSrc, invertedMatteSrc: ingest.overlay.invertedMatteSrc }
-      : { kind: 'alpha', src: ingest.overlay.src };
   const edit = buildBubbleEdit({
     background: { src: ingest.backgroundSrc, durationSec: background.durationSec, hasAudio: background.hasAudio },
-    overlay: bubble,
+    overlay: bubbleOverlayOf(ingest.overlay),
     overlayDurationSec: overlay.durationSec,
-    options: editOptions,
+    options: { ...editOptions, readings: ingest.readings },
   });
   const id = await renderer.client.submitRender(edit, { signal: ctx.signal });
-  // The ring is an operator toggle (PIPELINE_BUBBLE_RING): log it, so a render can be matched to the setting.
-  ctx.log.info({ renderId: id, ring: editOptions.ring ?? null }, 'render submitted');
+  // The ring is an operator toggle (PIPELINE_BUBBLE_RING) and the readings a calibration: log both, so a render
+  // can be matched to what it was built for.
+  ctx.log.info({ renderId: id, ring: editOptions.ring ?? null, readings: formatReadings(ingest.readings) }, 'render submitted');
   return id;
 }
 
@@ -150,7 +181,10 @@ export async function awaitAndDownload(
   };
 }
 
-/** Cleanup is best effort: the job has its file; a render left behind is removed by the renderer's retention. */
+/**
+ * Cleanup is best effort: the job has its file. A render left behind is removed by the local renderer's retention,
+ * or on Shotstack by a later cleanup sweep.
+ */
 async function discardQuietly(renderer: Renderer, renderId: string, log: Logger): Promise<void> {
   try {
     await renderer.discardRender?.(renderId);

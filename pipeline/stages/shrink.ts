@@ -4,8 +4,9 @@ import { runFfmpeg } from '../../common/ffmpeg.js';
 import { gatedInput } from '../../common/media-gate.js';
 
 /**
- * Re-encodes a video to fit under `maxBytes` (Telegram's 50 MB upload limit), by average bitrate with a little
- * headroom for the container. Returns null when the clip is so long that the bitrate would be unwatchable.
+ * Re-encodes a video to fit under `maxBytes` (the upload cap of `telegramLimits`, or less after the server refused
+ * a file as too large), by average bitrate with a little headroom for the container. Returns null when the clip is
+ * so long that the bitrate would be unwatchable, or when the result still does not fit.
  */
 const AUDIO_BPS = 96_000;
 const MIN_VIDEO_BPS = 250_000;

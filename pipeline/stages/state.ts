@@ -1,4 +1,6 @@
 import type { OverlayRecord } from '../contract.js';
+import type { RendererReadings } from '../../shotstack/readings.js';
+import type { MatteVariant } from '../../shotstack/timeline.js';
 
 /**
  * What each finished stage leaves behind: references (paths in the job's work dir, remote URLs, render ids),
@@ -31,12 +33,18 @@ export interface OverlayState {
 }
 
 export type IngestedOverlay =
-  | { kind: 'luma'; colorSrc: string; matteSrc: string; invertedMatteSrc?: string }
+  /** `matteSrc` is the ingested matte, in the form (`matte`) the readings of the ingest needed. */
+  | { kind: 'luma'; colorSrc: string; matteSrc: string; matte: MatteVariant }
   | { kind: 'alpha'; src: string };
 
 export interface IngestState {
   /** Which renderer holds these sources; another renderer (or a restarted local one) means ingest again. */
   renderer: string;
+  /**
+   * The renderer's readings the sources were made for (the matte's form) and the Edit is built with; readings that
+   * changed since (a new calibration) mean ingest again, so one render never mixes two. Absent in older states.
+   */
+  readings: RendererReadings;
   overlay: IngestedOverlay;
   backgroundSrc: string;
   ms: number;

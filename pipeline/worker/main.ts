@@ -3,11 +3,13 @@
  * (pipeline/config.ts, shotstack/config.ts); a bad variable stops it at once with its name. SIGTERM/SIGINT stop
  * it gracefully (running jobs get PIPELINE_SHUTDOWN_GRACE_MS, then go back to the queue); a second signal exits.
  */
-import { Api } from 'grammy';
 import { ConfigError } from '../../common/config.js';
 import { logger } from '../../common/logger.js';
+import { checkRedisDurability, RedisDurabilityError } from '../../common/redis-durability.js';
+import { createTelegramApi } from '../../common/telegram/api.js';
 import { loadShotstackConfig } from '../../shotstack/config.js';
 import { loadPipelineConfig, telegramLimits } from '../config.js';
+import { createRedis } from '../redis.js';
 import { gpuClientFromConfig, openRenderer, renderSettingsFromConfig } from '../services.js';
 import { startPipelineWorker } from './worker.js';
 
@@ -25,10 +27,23 @@ try {
   throw e;
 }
 
+// Before any job is taken: a Redis that can lose jobs and delivery markers is named (REDIS_DURABILITY).
+const durabilityProbe = createRedis(cfg.REDIS_URL, { connectionName: 'bubblecast-durability-check' });
+try {
+  await checkRedisDurability(durabilityProbe, log, cfg.REDIS_DURABILITY);
+} catch (e) {
+  if (!(e instanceof RedisDurabilityError)) throw e;
+  log.fatal({ redisDurability: e.problems }, e.message);
+  process.exit(1);
+} finally {
+  await durabilityProbe.quit().catch(() => undefined);
+}
+
 const gpu = gpuClientFromConfig(cfg, log);
 // An in-process local renderer keeps its files in its own temp folder (removed on close), not in WORK_DIR, whose
 // sub-folders are job folders.
-const renderer = await openRenderer(shotstackCfg, { logger: log });
+// Calibrated readings live beside the queue, so every worker shares one calibration and /mode shows it.
+const renderer = await openRenderer(shotstackCfg, { logger: log, calibrationRedis: { url: cfg.REDIS_URL, prefix: cfg.PIPELINE_QUEUE_PREFIX } });
 const limits = telegramLimits(cfg.TELEGRAM_LOCAL_API);
 if (!cfg.BOT_TOKEN) log.warn('BOT_TOKEN is not set: jobs with Telegram inputs or results will fail');
 
@@ -45,7 +60,7 @@ const worker = await startPipelineWorker({
   cpuQualityEngine: cfg.PIPELINE_CPU_QUALITY_ENGINE,
   telegram: cfg.BOT_TOKEN
     ? {
-        api: new Api(cfg.BOT_TOKEN, { apiRoot: cfg.TELEGRAM_API_ROOT }),
+        api: createTelegramApi(cfg.BOT_TOKEN, { apiRoot: cfg.TELEGRAM_API_ROOT, log }),
         token: cfg.BOT_TOKEN,
         apiRoot: cfg.TELEGRAM_API_ROOT,
         downloadLimitBytes: limits.downloadBytes,
@@ -54,7 +69,7 @@ const worker = await startPipelineWorker({
       }
     : null,
   renderer: renderer.renderer,
-  settings: renderSettingsFromConfig(cfg, shotstackCfg),
+  settings: renderSettingsFromConfig(cfg),
   allowLocalInputs: cfg.PIPELINE_ALLOW_LOCAL_INPUTS,
   lockDurationMs: cfg.PIPELINE_LOCK_DURATION_MS,
   stalledIntervalMs: cfg.PIPELINE_STALLED_INTERVAL_MS,

@@ -13,9 +13,11 @@ import {
   type JobResult,
   type RenderJob,
 } from '../contract.js';
-import { formatFailure, makeFailure, parseFailure, STALLED_LIMIT_REASON, type JobFailure } from '../failures.js';
+import { formatFailure, makeFailure, parseFailure, PipelineError, STALLED_LIMIT_REASON, type JobFailure } from '../failures.js';
 import { countOverlay } from '../heartbeat.js';
 import { pipelineKeys } from '../keys.js';
+import { claimValue, deliveryClaims, RESEND_WINDOW_SEC, resendWindowFor, sendMayHaveArrived, type DeliveryClaims } from './delivery-claim.js';
+import type { NotifyUncertain } from './uncertain-notice.js';
 import { workFolders } from './work-folder.js';
 import type { PipelineRedis } from '../redis.js';
 import { runPipeline, type PipelineDeps } from '../run-pipeline.js';
@@ -26,7 +28,8 @@ import { RedisStateStore } from './redis-state.js';
 /**
  * One BullMQ job through the pipeline, with what only the worker adds around `runPipeline`:
  * - per-job state in Redis and a work folder `<workRoot>/<jobId>` kept between attempts (resume);
- * - delivery at most once: a "delivered" marker, checked before sending and set right after;
+ * - delivery at most once (delivery-claim.ts): a claim set right before the send, the "delivered" marker right
+ *   after; a run that finds a claim without a marker asks the user («Send again») instead of sending again;
  * - failures classified: bad input and other hopeless cases become UnrecoverableError (no retries), the rest a
  *   plain Error so BullMQ retries with backoff; the message is always the parseable `<category>:<code>: detail`;
  * - on the final failure: one failure notice to the chat (if the job asked the worker to send it), files removed;
@@ -35,10 +38,18 @@ import { RedisStateStore } from './redis-state.js';
 export interface ProcessorOptions {
   r: PipelineRedis;
   workRoot: string;
-  /** Everything but delivery, which is wrapped here with the once-only marker. */
+  /** Everything but delivery, which is wrapped here with the once-only claim and marker. */
   deps: Omit<PipelineDeps, 'deliver' | 'onOverlayDone'>;
   deliver: Deliver;
   notifyFailure?(data: JobData, failure: JobFailure, log: Logger): Promise<boolean>;
+  /** Asks the user about a delivery that may already have arrived (needs Telegram; see uncertain-notice.ts). */
+  notifyUncertain?: NotifyUncertain;
+  /** Named in delivery claims, so whoever finds a claim left behind can tell who sent. */
+  workerId?: string;
+  /** How long a «Send again» button works and the rendered file is kept (default 24 h; at most stateTtlSec). */
+  resendWindowSec?: number;
+  /** Waits between tries of the delivered-marker write (tests shorten them). */
+  markerRetryDelaysMs?: readonly number[];
   stateTtlSec: number;
   cancelPollMs?: number;
   logger: Logger;
@@ -80,22 +91,23 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
     }, o.cancelPollMs ?? 2000);
     cancelPoll.unref();
 
-    const deliverOnce: Deliver = async (d, jobData, ctx) => {
-      const prior = await redis.get(keys.delivered(jobId));
-      if (prior) {
-        ctx.log.warn('already delivered by an earlier attempt; not sending again');
-        return JSON.parse(prior) as DeliveryRecord;
-      }
-      const record = await o.deliver(d, jobData, ctx);
-      await redis.set(keys.delivered(jobId), JSON.stringify(record), 'EX', o.stateTtlSec);
-      ctx.log.info(record, 'delivered');
-      return record;
-    };
+    const windowSec = resendWindowFor(o.stateTtlSec, o.resendWindowSec ?? RESEND_WINDOW_SEC);
+    const claims = deliveryClaims(redis, keys, jobId, { stateTtlSec: o.stateTtlSec, resendWindowSec: windowSec, markerRetryDelaysMs: o.markerRetryDelaysMs });
+    const askUser = askAboutUncertainDelivery(o, claims, data, jobId, windowSec);
+    const once = deliverOnce(o, claims, askUser, claimValue(o.workerId ?? 'unknown', job.attemptsMade + 1));
 
     try {
-      const prior = await redis.get(keys.delivered(jobId));
-      if (prior) return await resultAfterDelivery(data, state, JSON.parse(prior) as DeliveryRecord, log);
+      const prior = await claims.inspect();
+      if (prior.delivered) {
+        log.warn('result was already delivered by an earlier attempt; completing without sending again');
+        return await finishWithoutSending(workDir, data, state, prior.delivered);
+      }
       if (await redis.exists(keys.cancel(jobId))) throw new CancelledError('cancelled on request');
+      // An earlier run may have sent it: ask the user before resuming anything (no files are needed for that).
+      if (prior.claim && !prior.approved) {
+        const asked = await askUser(prior.claim, (await state.get('rendered'))?.bytes ?? 0, log);
+        return await finishWithoutSending(workDir, data, state, asked);
+      }
       log.info({ output: data.output, engine: data.options.engine, chatId: data.chatId }, 'job started');
       const progress = new ProgressTracker(data.output, (p) => job.updateProgress(p));
       const result = await runPipeline({
@@ -105,7 +117,7 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
         state,
         deps: {
           ...o.deps,
-          deliver: deliverOnce,
+          deliver: once.deliver,
           // Counted for admins, and written to the job's own log so /failed and dashboards show which path ran.
           onOverlayDone: async (record) => {
             await Promise.all([countOverlay(o.r, record), job.log(`overlay: ${JSON.stringify(record)}`)]);
@@ -116,7 +128,8 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
         log,
       });
       log.info({ timingsMs: result.timingsMs, overlay: result.overlay, resumed: result.resumed }, 'job done');
-      await rm(workDir, { recursive: true, force: true });
+      // The «Send again» button needs the file; the sweep removes it once the window has passed (worker.ts).
+      if (!result.delivered.uncertain && once.markerWritten()) await rm(workDir, { recursive: true, force: true });
       return result;
     } catch (e) {
       if (controller.signal.reason === SHUTDOWN && token) {
@@ -192,9 +205,78 @@ export async function finishStalledOut(
   await createFinalFailure(o)(jobId, data, failure, log);
 }
 
-/** A job whose result already reached the chat (the worker died before BullMQ heard of it): finish quietly. */
-async function resultAfterDelivery(data: JobData, state: RedisStateStore, delivered: DeliveryRecord, log: Logger): Promise<JobResult> {
-  log.warn('result was already delivered by an earlier attempt; completing without sending again');
+type AskUser = (claim: string, bytes: number, log: Logger) => Promise<DeliveryRecord>;
+
+/**
+ * The deliver stage wrapped in the job's delivery claim (delivery-claim.ts): claim, send, marker. A claim another
+ * run left without a marker, or a send that failed in a way that may still have delivered it, asks the user
+ * instead; a send that certainly did not happen frees the claim for the retry. `markerWritten` is false when the
+ * marker could not be written after a successful send (a later run may have to ask, so the files stay).
+ */
+function deliverOnce(o: ProcessorOptions, claims: DeliveryClaims, askUser: AskUser, mine: string) {
+  let markerWritten = true;
+  const deliver: Deliver = async (d, data, ctx) => {
+    const claim = await claims.claim(mine);
+    if (claim.kind === 'delivered') {
+      ctx.log.warn('already delivered by an earlier attempt; not sending again');
+      return claim.record;
+    }
+    if (claim.kind === 'taken') return askUser(claim.claim, d.bytes, ctx.log);
+    if (claim.kind === 'resend') ctx.log.warn('sending the result once more: the user pressed «Send again»');
+    let record: DeliveryRecord;
+    try {
+      record = await o.deliver(d, data, ctx);
+    } catch (e) {
+      if (!sendMayHaveArrived(e)) {
+        await claims.release(mine).catch((err: Error) => ctx.log.warn({ err: err.message }, 'delivery claim not released'));
+        throw e;
+      }
+      // Cancelled or handed back mid-send: the next run, if any, finds the claim and asks the user.
+      if (ctx.signal.aborted) throw e;
+      ctx.log.warn({ err: (e as Error).message }, 'the send failed in a way that may still have delivered it');
+      return askUser(mine, d.bytes, ctx.log).catch(() => Promise.reject(e));
+    }
+    markerWritten = await claims.markDelivered(record, ctx.log);
+    ctx.log.info(record, 'delivered');
+    return record;
+  };
+  return { deliver, markerWritten: () => markerWritten };
+}
+
+/**
+ * The delivery of a job whose earlier send may have reached the chat: the user is asked, with a «Send again»
+ * button, and the claim is parked for the window (the file stays). If the marker turned up meanwhile, that record.
+ */
+function askAboutUncertainDelivery(o: ProcessorOptions, claims: DeliveryClaims, data: JobData, jobId: string, windowSec: number): AskUser {
+  return async (claim, bytes, log) => {
+    const delivered = await claims.park(claim);
+    if (delivered) return delivered;
+    if (!o.notifyUncertain) throw new PipelineError('misconfigured', 'a delivery is uncertain and there is no Telegram to ask the user', false);
+    const messageId = await o.notifyUncertain(data, jobId);
+    log.warn(
+      { claim: readableClaim(claim), messageId, keptForSec: windowSec },
+      'delivery uncertain: a send of the result may have reached the chat; asked the user («Send again») instead of sending again',
+    );
+    return { method: 'sendMessage', messageId, bytes, uncertain: true };
+  };
+}
+
+function readableClaim(claim: string): unknown {
+  try {
+    return JSON.parse(claim);
+  } catch {
+    return claim;
+  }
+}
+
+/** A job that ends without sending its result now: known to be delivered (files go), or uncertain (files stay). */
+async function finishWithoutSending(workDir: string, data: JobData, state: RedisStateStore, delivered: DeliveryRecord): Promise<JobResult> {
+  if (!delivered.uncertain) await rm(workDir, { recursive: true, force: true });
+  return resultFromState(data, state, delivered);
+}
+
+/** The job's result from its stored stages, for a run that did not run them (nothing is resumed or sent). */
+async function resultFromState(data: JobData, state: RedisStateStore, delivered: DeliveryRecord): Promise<JobResult> {
   const s = await state.all();
   return {
     v: CONTRACT_VERSION,

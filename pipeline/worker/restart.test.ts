@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasSharedMedia, repoRoot } from '../../testing/media.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { DEFAULT_READINGS, formatReadings } from '../../shotstack/readings.js';
 import { failureOfJob } from '../contract.js';
 import { STALLED_LIMIT_REASON } from '../failures.js';
 import { pipelineKeys } from '../keys.js';
@@ -55,6 +56,8 @@ describe.skipIf(!hasSharedMedia)('worker process restarts', () => {
         SHOTSTACK_API_URL: h.shotstack.url,
         SHOTSTACK_API_KEY: '',
         SHOTSTACK_POLL_INTERVAL_MS: '100',
+        // The readings are forced: this file counts render submissions, and a calibration would add its probes.
+        SHOTSTACK_READINGS: formatReadings(DEFAULT_READINGS),
         PIPELINE_RESOLUTION: 'sd',
         PIPELINE_LOCK_DURATION_MS: '2000',
         PIPELINE_STALLED_INTERVAL_MS: '1000',

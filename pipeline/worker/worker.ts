@@ -10,6 +10,7 @@ import type { ProcessingMode } from '../config.js';
 import { createRenderQueue, RENDER_QUEUE, type EngineChoice, type InputRef, type JobData, type JobResult, type RenderQueue } from '../contract.js';
 import { PipelineError, STALLED_LIMIT_REASON } from '../failures.js';
 import { removeHeartbeat, writeHeartbeat } from '../heartbeat.js';
+import { pipelineKeys } from '../keys.js';
 import { getEffectiveMode } from '../mode.js';
 import { createRedis, type PipelineRedis } from '../redis.js';
 import { createTelegramDelivery } from '../stages/deliver.js';
@@ -18,7 +19,9 @@ import { createOverlayProducer, type CpuEngine } from '../stages/overlay.js';
 import type { Renderer } from '../stages/render.js';
 import { downloadTelegramInput } from '../stages/telegram-input.js';
 import { GpuHealthMonitor } from './gpu-health.js';
+import { resendWindowFor } from './delivery-claim.js';
 import { createProcessor, finishStalledOut, SHUTDOWN, type ActiveJob, type ProcessorOptions } from './processor.js';
+import { createUncertainNotice } from './uncertain-notice.js';
 import { jobIdOfFolder } from './work-folder.js';
 
 /**
@@ -127,6 +130,8 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
       return delivery.deliver(d, data, ctx);
     },
     notifyFailure: delivery ? (data, failure, l) => delivery.notifyFailure(data, failure, l) : undefined,
+    notifyUncertain: o.telegram ? createUncertainNotice(o.telegram.api, resendWindowFor(o.stateTtlSec)) : undefined,
+    workerId,
     stateTtlSec: o.stateTtlSec,
     cancelPollMs: o.cancelPollMs,
     logger: log,
@@ -182,7 +187,11 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
   void beat();
   const heartbeatTimer = setInterval(() => void beat(), o.heartbeatIntervalMs);
   heartbeatTimer.unref();
-  void sweepWorkDir(o.workDir, queue, log);
+  // At start, then hourly: a folder kept for «Send again» must go once its window has passed.
+  const sweep = () => void sweepWorkDir(o.workDir, queue, r, log);
+  sweep();
+  const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
   log.info(
     { concurrency: o.concurrency, mode: o.envMode, gpu: o.gpuHost ?? null, renderer: o.renderer ? (o.renderer.isLocal ? 'local' : 'shotstack') : null },
     'pipeline worker started',
@@ -208,6 +217,7 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
         await closed;
         clearTimeout(grace);
         clearInterval(heartbeatTimer);
+        clearInterval(sweepTimer);
         gpuHealth.stop();
         await removeHeartbeat(r, workerId).catch(() => undefined);
         await queue.close();
@@ -219,18 +229,23 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
   };
 }
 
+const SWEEP_INTERVAL_MS = 3600_000;
+
 /**
  * Removes work folders of jobs that are finished or gone (a worker killed before cleaning up). Folders younger than
- * an hour are left alone: on a shared volume another worker may be using them.
+ * an hour are left alone: on a shared volume another worker may be using them. So is the folder of a job whose
+ * «Send again» window is open (its resend-parked key lives 24 h): the button resends that file.
  */
-async function sweepWorkDir(workDir: string, queue: RenderQueue, log: Logger): Promise<void> {
+async function sweepWorkDir(workDir: string, queue: RenderQueue, r: PipelineRedis, log: Logger): Promise<void> {
+  const keys = pipelineKeys(r.prefix);
   try {
     for (const name of await readdir(workDir)) {
       const path = join(workDir, name);
       const st = await stat(path).catch(() => null);
       if (!st?.isDirectory() || Date.now() - st.mtimeMs < 3600_000) continue;
       const state = await queue.getJobState(jobIdOfFolder(name));
-      if (state === 'completed' || state === 'failed' || state === 'unknown') {
+      const finished = state === 'completed' || state === 'failed' || state === 'unknown';
+      if (finished && !(await r.redis.exists(keys.resendParked(jobIdOfFolder(name))))) {
         await rm(path, { recursive: true, force: true });
         log.info({ jobId: jobIdOfFolder(name), state }, 'removed a stale work folder');
       }

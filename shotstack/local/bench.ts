@@ -4,6 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runFfmpeg, spawnFfmpeg } from '../../common/ffmpeg.js';
 import { createShotstackClient } from '../client.js';
+import { DEFAULT_READINGS } from '../readings.js';
 import { bubblePlacement, buildBubbleEdit, type BubbleEditOptions } from '../timeline.js';
 import { startLocalShotstack } from './server.js';
 
@@ -52,7 +53,7 @@ try {
 
   const options: BubbleEditOptions = {
     position: 'bottomRight', size: 0.35, margin: 0.05, aspect: '9:16', resolution: 'hd', fps: 25,
-    duration: 'bubble', backgroundAudio: true, backgroundVolume: 0.3, lumaPolarity: 'white-visible',
+    duration: 'bubble', backgroundAudio: true, backgroundVolume: 0.3, readings: DEFAULT_READINGS,
   };
   const edit = buildBubbleEdit({
     background: { src: bgSrc!, durationSec: 10, hasAudio: true },

@@ -7,12 +7,15 @@ export type FaultRoute = 'edit' | 'ingest' | 'serve' | 'upload' | 'assets';
 export interface FaultResponse {
   /** Which requests it applies to; default: the API routes (edit, ingest, serve, upload), not file downloads. */
   route?: FaultRoute;
-  method?: 'GET' | 'POST' | 'PUT';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** HTTP status to answer with, e.g. 429, 500, 503, 403. */
   status: number;
   /** How many matching requests get it; the rule is spent afterwards. */
   count: number;
-  /** Sent as Retry-After (seconds) — Shotstack's gateway sends it with 429. */
+  /**
+   * Sent as Retry-After (seconds). Shotstack documents none for its 429s and its gateway was seen sending none
+   * (the `rateLimits` emulation sends none); this tests that the client honours one when a proxy adds it.
+   */
   retryAfterSec?: number;
   message?: string;
 }

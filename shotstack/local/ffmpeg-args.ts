@@ -1,7 +1,6 @@
 import { gatedInput } from '../../common/media-gate.js';
-import type { LumaPolarity } from '../types.js';
 import { ASSET_DEMUXERS } from './asset-formats.js';
-import type { AssetInfo, Box, PlannedClip, RenderPlan } from './plan.js';
+import type { Box, PlannedClip, PlannedVideoClip, RenderPlan } from './plan.js';
 import { shapeSourceChain } from './shape.js';
 
 /**
@@ -16,9 +15,11 @@ import { shapeSourceChain } from './shape.js';
  *
  * Speed choices for a 2-core box: clips are scaled to their on-screen size BEFORE masking and overlaying (a
  * 0.35 bubble is ~8× fewer pixels to process), x264 `veryfast`, `-threads 2`.
+ *
+ * It draws what the plan says and decides nothing: which decoder, whether a clip keeps its alpha, whether a
+ * matte is negated and where it lies all come from the plan (and so from the renderer readings it was made with).
  */
 export interface ArgsOptions {
-  lumaPolarity: LumaPolarity;
   threads?: number;
   crf?: number;
 }
@@ -33,22 +34,15 @@ function sizeChain(box: Box): string {
   return parts.join(',');
 }
 
-export function buildRenderArgs(
-  plan: RenderPlan,
-  fileOf: (src: string) => string,
-  infoOf: (src: string) => AssetInfo,
-  outPath: string,
-  opts: ArgsOptions,
-): string[] {
+export function buildRenderArgs(plan: RenderPlan, fileOf: (src: string) => string, outPath: string, opts: ArgsOptions = {}): string[] {
   const inputs: string[] = [];
   const graph: string[] = [];
   const audio: string[] = [];
   const fps = plan.fps.rational;
   let inputCount = 0;
 
-  const addInput = (src: string, trim: number, length: number): number => {
-    const info = infoOf(src);
-    if (info.alphaDecoder) inputs.push('-c:v', info.alphaDecoder);
+  const addInput = (src: string, trim: number, length: number, decoder: PlannedVideoClip['decoder'] = null): number => {
+    if (decoder) inputs.push('-c:v', decoder);
     inputs.push('-ss', seconds(trim), '-t', seconds(length), ...gatedInput(fileOf(src), { demuxers: ASSET_DEMUXERS }));
     return inputCount++;
   };
@@ -66,7 +60,7 @@ export function buildRenderArgs(
       below = `o${k}`;
       return;
     }
-    const input = addInput(clip.src, clip.trim, clip.length);
+    const input = addInput(clip.src, clip.trim, clip.length, clip.decoder);
     const withAlpha = clip.hasAlpha || clip.mask !== undefined;
     graph.push(`[${input}:v]${normalise(clip.length)},${sizeChain(clip.box)},setsar=1,format=${withAlpha ? 'yuva420p' : 'yuv420p'}[c${k}]`);
     let layer = `c${k}`;
@@ -77,8 +71,9 @@ export function buildRenderArgs(
       const lead = Math.max(0, clip.start - m.start);
       const relStart = Math.max(0, m.start - clip.start);
       const length = Math.min(m.length - lead, clip.length - relStart);
+      // A matte is read for its luma only: its own alpha, if any, is never used, so no alpha decoder.
       const maskInput = addInput(m.src, m.trim + lead, length);
-      const invert = opts.lumaPolarity === 'white-transparent' ? ',negate' : '';
+      const invert = m.negate ? ',negate' : '';
       graph.push(`[${maskInput}:v]${normalise(length)},${sizeChain(m.box)},format=gray${invert}[l${k}]`);
       if (m.alignedWithClip) {
         graph.push(`[${layer}][l${k}]alphamerge[m${k}]`);
@@ -99,7 +94,7 @@ export function buildRenderArgs(
     graph.push(`[${below}][d${k}]overlay=x=${clip.box.x}:y=${clip.box.y}:eof_action=pass:repeatlast=0[o${k}]`);
     below = `o${k}`;
 
-    if (!plan.mute && clip.volume > 0 && infoOf(clip.src).hasAudio) {
+    if (!plan.mute && clip.volume > 0 && clip.hasAudio) {
       const delayMs = Math.round(clip.start * 1000);
       graph.push(
         `[${input}:a]asetpts=PTS-STARTPTS,atrim=duration=${seconds(clip.length)},aformat=sample_rates=48000:channel_layouts=stereo,` +

@@ -107,7 +107,7 @@ describe('playlists and lists as render assets', () => {
     const info: AssetInfo = { width: SIDE, height: SIDE, durationSec: 1, hasAudio: false, alphaDecoder: null, hasAlpha: false };
     const plan = planRender(singleAssetEdit('http://assets.invalid/x.mp4'), () => info);
     const render = (input: string, out: string) =>
-      runFfmpeg(buildRenderArgs(plan, () => input, () => info, out, { lumaPolarity: 'white-visible' }));
+      runFfmpeg(buildRenderArgs(plan, () => input, out));
 
     const control = join(tmp.dir, 'gate-control.mp4');
     await render(files.canary, control);

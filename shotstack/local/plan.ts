@@ -1,4 +1,5 @@
 import { outputPixelSize } from '../output-size.js';
+import { DEFAULT_READINGS, type RendererReadings, type ScaleBase } from '../readings.js';
 import type { Clip, ClipFit, ClipPosition, Edit } from '../types.js';
 import { shapeDrawing, type ShapeDrawing } from './shape.js';
 
@@ -10,12 +11,21 @@ import { shapeDrawing, type ShapeDrawing } from './shape.js';
  * - `start: "auto"` = right after the previous clip of the track; `length: "auto"` = the asset's own duration
  *   (after trim); `length: "end"` = until the end of the timeline (the latest end of all other clips);
  * - `fit` sizes the asset against the viewport (crop = fill + keep aspect + crop overflow, cover = stretch,
- *   contain = fit inside, none = native pixels), then `scale` multiplies that box;
+ *   contain = fit inside, none = native pixels), then `scale` resizes that box (by how much: reading `scale`);
  * - `position` anchors the box to one of nine points, `offset` moves it by a fraction of the viewport
  *   (x of the width, y of the height, +y = up);
  * - a `luma` clip masks the video clip it overlaps on the same track;
  * - a `shape` asset is drawn in its bounding box (`width`×`height`, else the viewport), which is then placed
  *   like any asset (the validation only lets `fit: "none"` through for shapes).
+ *
+ * Where the docs leave a rule open, the plan follows the readings it is given (shotstack/readings.ts), so the
+ * local renderer can behave like each possible real service:
+ * - `luma`: white-transparent negates every matte (PlannedMask.negate);
+ * - `luma-geometry`: viewport ignores a luma clip's fit/scale/position/offset and stretches its matte over the
+ *   whole viewport; it masks its clip in viewport coordinates;
+ * - `scale`: what an explicit clip `scale` is relative to (scaleFactor); a clip without `scale` gets the fitted
+ *   box under every reading;
+ * - `alpha-webm` / `alpha-mov`: lost makes such a video opaque (colour as stored, alpha ignored).
  */
 
 export interface AssetInfo {
@@ -42,6 +52,8 @@ export interface Box {
 
 export interface PlannedMask {
   src: string;
+  /** Read white = transparent: the matte is negated before use. */
+  negate: boolean;
   trim: number;
   start: number;
   length: number;
@@ -59,8 +71,12 @@ export interface PlannedVideoClip {
   length: number;
   trim: number;
   volume: number;
+  hasAudio: boolean;
   box: Box;
+  /** Whether the video's own alpha is used (false when the readings say the service drops it). */
   hasAlpha: boolean;
+  /** A decoder to force before `-i` so the alpha survives (see AssetInfo.alphaDecoder); null = ffmpeg's choice. */
+  decoder: AssetInfo['alphaDecoder'];
   mask?: PlannedMask;
 }
 
@@ -155,6 +171,56 @@ export function clipBox(
   return { scaledWidth, scaledHeight, width, height, x: Math.round(x), y: Math.round(y) };
 }
 
+/** The on-screen size `fit` alone gives an asset (scale 1): crop and cover fill the viewport. */
+export function fittedSize(fit: ClipFit, asset: { width: number; height: number }, viewport: { width: number; height: number }) {
+  const { width: W, height: H } = viewport;
+  const { width: w, height: h } = asset;
+  switch (fit) {
+    case 'crop':
+    case 'cover':
+      return { width: W, height: H };
+    case 'contain': {
+      const k = Math.min(W / w, H / h);
+      return { width: w * k, height: h * k };
+    }
+    case 'none':
+      return { width: w, height: h };
+  }
+}
+
+/**
+ * The factor clipBox multiplies the fitted box by, for a clip's `scale` read with `base`:
+ * - `fit`: `scale` itself (the box after fit, times scale);
+ * - `width` / `height`: whatever makes the box, aspect kept, `scale` × the output width / height.
+ * No `scale` → 1 under every reading. Crop and cover boxes are the viewport itself, so every reading gives them
+ * the same factor; the readings differ only for `contain` and `none` boxes, whose aspect is the asset's.
+ */
+export function scaleFactor(
+  scale: number | undefined,
+  base: ScaleBase,
+  fit: ClipFit,
+  asset: { width: number; height: number },
+  viewport: { width: number; height: number },
+): number {
+  if (scale === undefined) return 1;
+  if (base === 'fit') return scale;
+  const fitted = fittedSize(fit, asset, viewport);
+  return base === 'width' ? (scale * viewport.width) / fitted.width : (scale * viewport.height) / fitted.height;
+}
+
+/** The whole viewport as a box: where a luma matte lies when the service ignores the luma clip's geometry. */
+export function viewportBox(viewport: { width: number; height: number }): Box {
+  const { width, height } = viewport;
+  return { scaledWidth: width, scaledHeight: height, width, height, x: 0, y: 0 };
+}
+
+/** How a video's alpha is treated under the readings: VP8/VP9 side-channel alpha is "WebM", any other "MOV". */
+function alphaUnder(info: AssetInfo, readings: RendererReadings): Pick<PlannedVideoClip, 'hasAlpha' | 'decoder'> {
+  // Without the alpha decoder ffmpeg's native VP8/VP9 decoder ignores the side channel: the colour as stored.
+  if (info.alphaDecoder) return readings.alphaWebm === 'kept' ? { hasAlpha: true, decoder: info.alphaDecoder } : { hasAlpha: false, decoder: null };
+  return { hasAlpha: info.hasAlpha && readings.alphaMov === 'kept', decoder: null };
+}
+
 interface TimedClip {
   track: number;
   index: number;
@@ -167,7 +233,28 @@ interface TimedClip {
   drawing: ShapeDrawing | undefined;
 }
 
-export function planRender(edit: Edit, assets: (src: string) => AssetInfo): RenderPlan {
+/** Makes a luma clip the mask of the video clip on its track it overlaps most in time. */
+function attachMask(luma: TimedClip, clips: PlannedVideoClip[], box: Box, negate: boolean): void {
+  const lumaEnd = luma.start + luma.length!;
+  let best: PlannedVideoClip | undefined;
+  let bestOverlap = EPS;
+  for (const v of clips) {
+    const overlap = Math.min(lumaEnd, v.start + v.length) - Math.max(luma.start, v.start);
+    if (overlap > bestOverlap) {
+      best = v;
+      bestOverlap = overlap;
+    }
+  }
+  const t = luma.track;
+  if (!best) throw new PlanError(`tracks[${t}].clips[${luma.index}]: the luma clip overlaps no video clip on its track`);
+  if (best.mask) throw new PlanError(`tracks[${t}].clips[${best.index}]: more than one luma clip masks it (the local renderer supports one)`);
+  const sameBox = (Object.keys(box) as (keyof Box)[]).every((k) => box[k] === best.box[k]);
+  const sameTime = Math.abs(luma.start - best.start) < EPS && Math.abs(luma.length! - best.length) < EPS;
+  const src = (luma.clip.asset as { src: string }).src;
+  best.mask = { src, negate, trim: luma.trim, start: luma.start, length: luma.length!, box, alignedWithClip: sameBox && sameTime };
+}
+
+export function planRender(edit: Edit, assets: (src: string) => AssetInfo, readings: RendererReadings = DEFAULT_READINGS): RenderPlan {
   const viewport = outputGeometry(edit.output);
   const fpsValue = edit.output.fps ?? 25;
   const timed: TimedClip[] = [];
@@ -211,8 +298,12 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo): Rend
   }
   const durationSec = Math.max(...timed.map((x) => x.start + x.length!));
 
-  const boxOf = (x: TimedClip): Box =>
-    clipBox(x.clip.fit ?? 'crop', (x.clip.scale as number | undefined) ?? 1, x.clip.position ?? 'center', (x.clip.offset ?? {}) as { x?: number; y?: number }, x.info, viewport);
+  const boxOf = (x: TimedClip): Box => {
+    const fit = x.clip.fit ?? 'crop';
+    const scale = scaleFactor(x.clip.scale as number | undefined, readings.scale, fit, x.info, viewport);
+    return clipBox(fit, scale, x.clip.position ?? 'center', (x.clip.offset ?? {}) as { x?: number; y?: number }, x.info, viewport);
+  };
+  const lumaBoxOf = (x: TimedClip): Box => (readings.lumaGeometry === 'viewport' ? viewportBox(viewport) : boxOf(x));
 
   const planned: PlannedClip[] = [];
   const trackCount = edit.timeline.tracks.length;
@@ -236,26 +327,12 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo): Rend
       length: x.length!,
       trim: x.trim,
       volume: ((x.clip.asset as { volume?: number }).volume as number | undefined) ?? 1,
+      hasAudio: x.info.hasAudio,
       box: boxOf(x),
-      hasAlpha: x.info.hasAlpha,
+      ...alphaUnder(x.info, readings),
     }));
     for (const luma of onTrack.filter((x) => x.clip.asset.type === 'luma')) {
-      const lumaEnd = luma.start + luma.length!;
-      let best: PlannedVideoClip | undefined;
-      let bestOverlap = EPS;
-      for (const v of clips) {
-        const overlap = Math.min(lumaEnd, v.start + v.length) - Math.max(luma.start, v.start);
-        if (overlap > bestOverlap) {
-          best = v;
-          bestOverlap = overlap;
-        }
-      }
-      if (!best) throw new PlanError(`tracks[${t}].clips[${luma.index}]: the luma clip overlaps no video clip on its track`);
-      if (best.mask) throw new PlanError(`tracks[${t}].clips[${best.index}]: more than one luma clip masks it (the local renderer supports one)`);
-      const box = boxOf(luma);
-      const sameBox = (Object.keys(box) as (keyof Box)[]).every((k) => box[k] === best!.box[k]);
-      const sameTime = Math.abs(luma.start - best.start) < EPS && Math.abs(luma.length! - best.length) < EPS;
-      best.mask = { src: (luma.clip.asset as { src: string }).src, trim: luma.trim, start: luma.start, length: luma.length!, box, alignedWithClip: sameBox && sameTime };
+      attachMask(luma, clips, lumaBoxOf(luma), readings.luma === 'white-transparent');
     }
     const shapes = drawn
       .filter((x) => x.drawing)

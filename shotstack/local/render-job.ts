@@ -2,7 +2,8 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probeMedia, runFfmpeg } from '../../common/ffmpeg.js';
 import type { Logger } from '../../common/logger.js';
-import type { Edit, LumaPolarity, RenderStatus } from '../types.js';
+import type { RendererReadings } from '../readings.js';
+import type { Edit, RenderStatus } from '../types.js';
 import type { DownloadPolicy } from './asset-download.js';
 import { fetchAssets } from './assets.js';
 import { buildRenderArgs } from './ffmpeg-args.js';
@@ -20,7 +21,8 @@ export interface RenderJobContext {
   workDir: string;
   /** Where finished renders are served from; the output lands at `${rendersDir}/${id}.mp4`. */
   rendersDir: string;
-  lumaPolarity: LumaPolarity;
+  /** How this renderer reads what Shotstack's docs leave open (the service it emulates). */
+  readings: RendererReadings;
   assetTimeoutMs: number;
   renderTimeoutMs: number;
   /** How assets are downloaded (public addresses only, capped; see asset-download.ts). */
@@ -67,13 +69,13 @@ export async function runRenderJob(ctx: RenderJobContext): Promise<RenderJobResu
       if (!a) throw new Error(`asset ${src} was not fetched`);
       return a;
     };
-    const plan = planRender(ctx.edit, (src) => asset(src).info);
+    const plan = planRender(ctx.edit, (src) => asset(src).info, ctx.readings);
     checkPlanLimits(plan, ctx.limits);
 
     await ctx.setStatus('rendering');
     if (ctx.injectedFailure !== undefined) throw new InjectedRenderFailure(ctx.injectedFailure);
     const tmpOut = join(ctx.workDir, 'output.mp4');
-    const args = buildRenderArgs(plan, (src) => asset(src).path, (src) => asset(src).info, tmpOut, { lumaPolarity: ctx.lumaPolarity });
+    const args = buildRenderArgs(plan, (src) => asset(src).path, tmpOut);
     const started = Date.now();
     await runFfmpeg(args, { timeoutMs: ctx.renderTimeoutMs, signal: ctx.signal });
     ctx.log.debug({ renderId: ctx.id, ms: Date.now() - started, clips: plan.clips.length }, 'ffmpeg render finished');

@@ -14,6 +14,7 @@ import {
 } from '../../testing/shotstack-media.js';
 import { createShotstackClient, type ShotstackClient } from '../client.js';
 import { invertMatte } from '../matte.js';
+import { DEFAULT_READINGS } from '../readings.js';
 import { BUBBLE_POSITIONS, buildBubbleEdit, type BubbleEditInput, type BubbleEditOptions, type BubbleOverlay } from '../timeline.js';
 import type { Edit } from '../types.js';
 import { startLocalShotstack, type LocalShotstack } from './server.js';
@@ -33,7 +34,7 @@ const H = 180;
 
 const baseOptions: BubbleEditOptions = {
   position: 'topLeft', size: 0.35, margin: 0.05, aspect: '16:9', resolution: 'sd', fps: 25,
-  duration: 'bubble', backgroundAudio: true, backgroundVolume: 1, lumaPolarity: 'white-visible',
+  duration: 'bubble', backgroundAudio: true, backgroundVolume: 1, readings: DEFAULT_READINGS,
 };
 
 function edit(opts: Partial<BubbleEditOptions> = {}, over: Partial<BubbleEditInput> = {}, size = { width: W, height: H }): Edit {
@@ -149,11 +150,11 @@ describe('overlay kinds, polarity, timing', () => {
 
   it('renders the same picture with white-transparent polarity and the inverted matte', async () => {
     // Its assets live on the first renderer, a loopback peer: allowed explicitly (the default is public only).
-    const inverted = await startLocalShotstack({ lumaPolarity: 'white-transparent', assetAddressAllowList: ['127.0.0.1'] });
+    const inverted = await startLocalShotstack({ emulate: { luma: 'white-transparent' }, assetAddressAllowList: ['127.0.0.1'] });
     try {
       const via = createShotstackClient({ apiUrl: inverted.url, env: 'stage', pollIntervalMs: 20 });
       const overlay: BubbleOverlay = { kind: 'luma', colorSrc: src.color!, matteSrc: src.matte!, invertedMatteSrc: src.matteInverted! };
-      const out = await render(edit({ position: 'right', lumaPolarity: 'white-transparent' }, { overlay }), via);
+      const out = await render(edit({ position: 'right', readings: { ...DEFAULT_READINGS, luma: 'white-transparent' } }, { overlay }), via);
       checkBubble(await frameAt(out, 12, W), expectedSquare('right', W, H), W, H);
     } finally {
       await inverted.close();

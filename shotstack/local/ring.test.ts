@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameAt, isBlue, isRed, makeCircleMatte, makeSolidVideo, makeTempDir, type Rgb } from '../../testing/shotstack-media.js';
 import { createShotstackClient, type ShotstackClient } from '../client.js';
+import { DEFAULT_READINGS } from '../readings.js';
 import { bubblePlacement, buildBubbleEdit, type BubbleEditOptions } from '../timeline.js';
 import { startLocalShotstack, type LocalShotstack } from './server.js';
 
@@ -25,7 +26,7 @@ const isYellow = ([r, g, b]: Rgb) => r > 190 && g > 190 && b < 80;
 
 const baseOptions: BubbleEditOptions = {
   position: 'topLeft', size: 0.35, margin: 0.05, aspect: '16:9', resolution: 'sd', fps: 25,
-  duration: 'bubble', backgroundAudio: false, backgroundVolume: 0, lumaPolarity: 'white-visible', ring: RING,
+  duration: 'bubble', backgroundAudio: false, backgroundVolume: 0, readings: DEFAULT_READINGS, ring: RING,
 };
 
 async function renderFrame(opts: Partial<BubbleEditOptions>) {

@@ -11,12 +11,15 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isMediaError } from '../../common/errors.js';
 import { probeMedia, type MediaInfo } from '../../common/ffmpeg.js';
 import { logger as rootLogger, type Logger } from '../../common/logger.js';
-import type { LumaPolarity, RenderResponseData } from '../types.js';
+import { DEFAULT_READINGS, type RendererReadings } from '../readings.js';
+import type { RenderResponseData } from '../types.js';
 import type { DownloadPolicy } from './asset-download.js';
 import { ASSET_DEMUXERS } from './asset-formats.js';
 import { declaredTooLarge, readCapped, saveCapped } from './body.js';
 import { routeOf, takeCounted, takeFaultResponse, takeStall, type FaultResponse, type LocalFaults } from './faults.js';
 import { DEFAULT_LIMITS, type LocalLimits } from './limits.js';
+import { hostedAssetId } from './hosted-asset.js';
+import { LocalRateLimiter, sendTooManyRequests, type LocalRateLimits, type RateLimitWindowStats } from './rate-limit.js';
 import { addressMatcher, isPublicAddress } from '../../common/net/public-address.js';
 import { assetSrcs, runRenderJob } from './render-job.js';
 import { safeEqual } from './safe-equal.js';
@@ -33,6 +36,7 @@ import { validateEdit, validationErrorBody } from './validation.js';
  *   POST /edit/{env}/render              → 201 {response: {id}}, or 400 ValidationError details
  *   GET  /edit/{env}/render/{id}         → queued → fetching → rendering → saving → done | failed
  *   GET  /serve/{env}/assets/render/{id} → the hosted copy of a finished render (Serve API)
+ *   DELETE /ingest/{env}/sources/{id}, DELETE /serve/{env}/assets/{assetId} → 204 (404 when unknown)
  *   GET  /assets/sources/{id}/{file}, /assets/renders/{id}.mp4 → the files
  *
  * Whoever can reach it chooses the Edits it renders and the files it stores, so it defends itself: assets come
@@ -52,8 +56,13 @@ export interface LocalShotstackOptions {
   /** When set, the API routes require this `x-api-key` (403 otherwise, like Shotstack's gateway). */
   apiKey?: string;
   faults?: LocalFaults;
-  /** How this renderer reads luma mattes (the real service's polarity is unverified; see shotstack:check). */
-  lumaPolarity?: LumaPolarity;
+  /** Emulates Shotstack's per-key rate limits (429 over the limit, see rate-limit.ts); default off. */
+  rateLimits?: LocalRateLimits;
+  /**
+   * The readings of the service to emulate where Shotstack's docs are open (luma polarity and geometry, the base
+   * of `scale`, alpha WebM/MOV; shotstack/readings.ts). Readings left out are DEFAULT_READINGS.
+   */
+  emulate?: Partial<RendererReadings>;
   assetTimeoutMs?: number;
   renderTimeoutMs?: number;
   /** Lifetime of signed upload URLs (Shotstack: 1 h). */
@@ -104,6 +113,8 @@ export interface LocalShotstack {
   discardRender(renderId: string): Promise<void>;
   /** Removes expired sources and renders now (it also runs every sweepIntervalMs). */
   sweepExpired(): Promise<void>;
+  /** What the rate limiter counted per (key, API, window); empty without `rateLimits`. */
+  rateLimitWindows(): RateLimitWindowStats[];
   close(): Promise<void>;
 }
 
@@ -117,6 +128,9 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
   const ownsDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'local-shotstack-')));
   const limits: LocalLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  // A reading given as `undefined` is left out, not copied over its default.
+  const emulated = Object.entries(opts.emulate ?? {}).filter(([, v]) => v !== undefined);
+  const readings: RendererReadings = { ...DEFAULT_READINGS, ...Object.fromEntries(emulated) };
   const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
   const clock = opts.now ?? Date.now;
   const store = new LocalStore({ dataDir, retentionMs, now: clock });
@@ -126,6 +140,7 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
 
   const signingKey = randomBytes(32);
   const faults: LocalFaults = opts.faults ?? {};
+  const rateLimiter = opts.rateLimits ? new LocalRateLimiter(opts.rateLimits) : null;
   const requests: RequestLogEntry[] = [];
   const shutdown = new AbortController();
   // One render at a time: the machine has 2 cores and ffmpeg uses both.
@@ -183,14 +198,22 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
         await drain(req);
         return sendJson(res, 403, { message: 'Forbidden' });
       }
+      // Like Shotstack's gateway: a known key first (403), then its rate limit (429).
+      if (rateLimiter && !rateLimiter.admit(req.headers['x-api-key'] as string | undefined, api as 'edit' | 'ingest' | 'serve')) {
+        await drain(req);
+        return sendTooManyRequests(res);
+      }
       if (api === 'edit') {
         if (method === 'POST' && rest === '/render') return submitRender(req, res);
-        if (method === 'GET' && (m = rest.match(/^\/render\/([^/]+)$/))) return getRender(res, m[1]!);
+        // Shotstack still includes the Edit (`data`) unless asked not to (a deprecated default it plans to flip).
+        if (method === 'GET' && (m = rest.match(/^\/render\/([^/]+)$/))) return getRender(res, m[1]!, url.searchParams.get('data') !== 'false');
       } else if (api === 'serve') {
         if (method === 'GET' && (m = rest.match(/^\/assets\/render\/([^/]+)$/))) return getHostedAssets(res, m[1]!);
+        if (method === 'DELETE' && (m = rest.match(/^\/assets\/([^/]+)$/))) return deleteHostedAsset(res, m[1]!);
       } else {
         if (method === 'POST' && rest === '/upload') return createUpload(req, res, env);
         if (method === 'GET' && (m = rest.match(/^\/sources\/([^/]+)$/))) return getSource(res, m[1]!);
+        if (method === 'DELETE' && (m = rest.match(/^\/sources\/([^/]+)$/))) return deleteSource(res, m[1]!);
       }
       return sendJson(res, 404, { success: false, message: 'Not Found', response: `No route for ${method} ${path}` });
     }
@@ -225,7 +248,7 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     const check = validateEdit(body, limits);
     if (!check.ok) return sendJson(res, 400, validationErrorBody(check.details));
     const id = randomUUID();
-    const record: RenderResponseData = { id, owner: OWNER, plan: 'local', status: 'queued', created: now() };
+    const record: RenderResponseData = { id, owner: OWNER, plan: 'local', status: 'queued', created: now(), data: check.edit };
     renders.set(id, { data: record, sourceIds: store.ownSourceIds(assetSrcs(check.edit)) });
     const injectedFailure = takeCounted(faults.failRenders)?.message;
     const hold = async () => {
@@ -240,7 +263,7 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
           edit: check.edit,
           workDir: join(workRoot, id),
           rendersDir,
-          lumaPolarity: opts.lumaPolarity ?? 'white-visible',
+          readings,
           assetTimeoutMs: opts.assetTimeoutMs ?? 5 * 60_000,
           renderTimeoutMs: opts.renderTimeoutMs ?? 30 * 60_000,
           download,
@@ -272,17 +295,18 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     sendJson(res, 201, { success: true, message: 'Created', response: { message: 'Render Successfully Queued', id } });
   }
 
-  function getRender(res: ServerResponse, id: string): void {
+  function getRender(res: ServerResponse, id: string, withEdit: boolean): void {
     const record = renders.get(id)?.data;
     if (!record) return sendJson(res, 404, { success: false, message: 'Not Found', response: `Render ${id} not found` });
-    sendJson(res, 200, { success: true, message: 'OK', response: { ...record, updated: now() } });
+    const { data, ...status } = record;
+    sendJson(res, 200, { success: true, message: 'OK', response: { ...status, ...(withEdit ? { data } : {}), updated: now() } });
   }
 
   function getHostedAssets(res: ServerResponse, renderId: string): void {
     const record = renders.get(renderId)?.data;
     if (record?.status !== 'done') return sendJson(res, 404, { message: 'Not Found' });
     const attributes = {
-      id: renderId,
+      id: hostedAssetId(renderId),
       owner: OWNER,
       region: 'local',
       renderId,
@@ -293,6 +317,21 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
       updated: now(),
     };
     sendJson(res, 200, { data: [{ type: 'asset', attributes }] });
+  }
+
+  /** Serve API `DELETE /assets/{id}`: here the hosted copy is the render's only file, so the render goes with it. */
+  async function deleteHostedAsset(res: ServerResponse, assetId: string): Promise<void> {
+    const renderId = [...renders.keys()].find((id) => renders.get(id)?.data.status === 'done' && hostedAssetId(id) === assetId);
+    if (!renderId) return sendJson(res, 404, { message: 'Not Found' });
+    await store.removeRender(renderId);
+    res.writeHead(204).end();
+  }
+
+  /** Ingest API `DELETE /sources/{id}`: the file and the record. */
+  async function deleteSource(res: ServerResponse, id: string): Promise<void> {
+    if (!sources.has(id)) return sendJson(res, 404, { errors: [{ status: '404', title: 'Not Found', detail: `Source ${id} not found` }] });
+    await store.removeSource(id);
+    res.writeHead(204).end();
   }
 
   function createUpload(req: IncomingMessage, res: ServerResponse, env: string): void {
@@ -418,6 +457,7 @@ export async function startLocalShotstack(opts: LocalShotstackOptions = {}): Pro
     },
     discardRender: (renderId) => store.discardRender(renderId),
     sweepExpired: sweep,
+    rateLimitWindows: () => rateLimiter?.stats() ?? [],
     async close() {
       clearInterval(sweepTimer);
       shutdown.abort();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildBubbleEdit } from '../timeline.js';
+import { DEFAULT_READINGS } from '../readings.js';
 import type { Edit } from '../types.js';
 import { PlanError, planRender, type AssetInfo } from './plan.js';
 import { validateEdit } from './validation.js';
@@ -24,7 +25,7 @@ describe('local renderer request validation', () => {
       overlayDurationSec: 5,
       options: {
         position: 'bottomLeft', size: 0.3, margin: 0.04, aspect: '4:5', resolution: 'hd', fps: 30,
-        duration: 'shorter', backgroundAudio: false, backgroundVolume: 0, lumaPolarity: 'white-visible',
+        duration: 'shorter', backgroundAudio: false, backgroundVolume: 0, readings: DEFAULT_READINGS,
       },
     });
     expect(validateEdit(e)).toMatchObject({ ok: true });
