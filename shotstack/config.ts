@@ -28,12 +28,12 @@ export const shotstackConfigSchema = z.object({
    * How the local renderer reads the Edit where Shotstack's docs are open (shotstack/readings.ts), a comma list such
    * as `luma=white-transparent,scale=width,luma-geometry=viewport`; unnamed readings keep today's default.
    */
-  SHOTSTACK_LOCAL_EMULATE: readingsList('SHOTSTACK_LOCAL_EMULATE', false),
+  SHOTSTACK_LOCAL_EMULATE: readingsList(false),
   /**
    * Forces the renderer readings instead of calibrating them (all of `luma, luma-geometry, scale, alpha-webm,
    * alpha-mov` must be named); unset = calibrate on first use (shotstack/calibration).
    */
-  SHOTSTACK_READINGS: readingsList('SHOTSTACK_READINGS', true),
+  SHOTSTACK_READINGS: readingsList(true),
   /** Calibration is redone after this many days (and whenever the schema version changes). */
   SHOTSTACK_CALIBRATION_MAX_AGE_DAYS: env.int(30, 1, 3650),
   /** Per-key request budgets per 60 s window, shared by all workers; unset = Shotstack's limit for SHOTSTACK_ENV. */
@@ -63,8 +63,11 @@ export const shotstackConfigSchema = z.object({
   SHOTSTACK_MAX_RETRIES: env.int(5, 0, 20),
 });
 
-/** A readings comma list (shotstack/readings.ts); `complete` requires every reading to be named. */
-function readingsList(variable: string, complete: boolean) {
+/**
+ * A readings comma list (shotstack/readings.ts); `complete` requires every reading to be named. The config loader
+ * puts the variable's name in front of each message.
+ */
+function readingsList(complete: boolean) {
   return z
     .string()
     .superRefine((v, ctx) => {
@@ -72,7 +75,7 @@ function readingsList(variable: string, complete: boolean) {
         const partial = parseReadingsList(v);
         const missing = missingReadings(partial);
         if (complete && missing.length) {
-          ctx.addIssue({ code: 'custom', message: `${variable} must name every reading (${READING_KEYS.join(', ')}); missing ${missing.join(', ')}` });
+          ctx.addIssue({ code: 'custom', message: `must name every reading (${READING_KEYS.join(', ')}); missing ${missing.join(', ')}` });
         }
       } catch (e) {
         ctx.addIssue({ code: 'custom', message: (e as Error).message });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadShotstackConfig } from './config.js';
 import {
   DEFAULT_READINGS,
   formatReadings,
@@ -59,5 +60,26 @@ describe('readingsFromList, missingReadings, formatReadings', () => {
       expect(list.split(',').map((item) => item.split('=')[0])).toEqual(READING_KEYS);
       expect(parseReadingsList(list)).toEqual(r);
     }
+  });
+});
+
+describe('the readings variables (shotstack/config.ts)', () => {
+  const parse = (env: Record<string, string>) => loadShotstackConfig.parse(env);
+
+  it('SHOTSTACK_READINGS must name every reading; the error names the variable and what is missing', () => {
+    expect(() => parse({ SHOTSTACK_READINGS: 'luma=white-visible' })).toThrow(
+      /SHOTSTACK_READINGS: must name every reading .*missing luma-geometry, scale, alpha-webm, alpha-mov/,
+    );
+    const full = formatReadings({ ...DEFAULT_READINGS, luma: 'white-transparent' });
+    expect(parse({ SHOTSTACK_READINGS: full }).SHOTSTACK_READINGS).toBe(full);
+  });
+
+  it('SHOTSTACK_LOCAL_EMULATE may name some readings; a bad value is refused naming the variable once', () => {
+    expect(parse({ SHOTSTACK_LOCAL_EMULATE: 'scale=width' }).SHOTSTACK_LOCAL_EMULATE).toBe('scale=width');
+    expect(() => parse({ SHOTSTACK_LOCAL_EMULATE: 'scale=diagonal' })).toThrow(/^Invalid configuration \(shotstack\): SHOTSTACK_LOCAL_EMULATE: scale must be/);
+  });
+
+  it('the retired SHOTSTACK_LUMA_POLARITY stops the process, pointing at SHOTSTACK_READINGS', () => {
+    expect(() => parse({ SHOTSTACK_LUMA_POLARITY: 'white-visible' })).toThrow(/SHOTSTACK_LUMA_POLARITY: is retired.*SHOTSTACK_READINGS/);
   });
 });
