@@ -10,8 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runFfmpeg, probeMedia } from '../common/ffmpeg.js';
-import { parseOverlayOptions, renderOverlay, warmup, engineStatus } from './engine/index.js';
-import { buildEncoderArgs } from './engine/io/encode.js';
+import { buildEncoderArgs, parseOverlayOptions, renderOverlay, warmup, engineStatus } from '../engine/index.js';
 
 const { values } = parseArgs({
   options: {

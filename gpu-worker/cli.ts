@@ -13,7 +13,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { isMediaError } from '../common/errors.js';
-import { parseOverlayOptions, renderOverlay, type OutputFileName, type OutputFormat } from './engine/index.js';
+import { parseOverlayOptions, renderOverlay, type OutputFileName, type OutputFormat } from '../engine/index.js';
 
 const { values } = parseArgs({
   options: {

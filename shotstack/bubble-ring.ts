@@ -29,7 +29,7 @@ export interface BubbleRing {
   widthPx: number;
 }
 
-/** The engine's default corner radius for `rounded`, as a fraction of the side (gpu-worker/engine/options.ts). */
+/** The engine's default corner radius for `rounded`, as a fraction of the side (engine/options.ts). */
 export const DEFAULT_ROUNDED_CORNER = 0.18;
 export const MAX_RING_WIDTH_PX = 64;
 

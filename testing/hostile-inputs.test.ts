@@ -8,7 +8,7 @@ import { isMediaError } from '../common/errors.js';
 import { probeMedia } from '../common/ffmpeg.js';
 import { composePreview } from '../bot/preview/compose-preview.js';
 import { DEFAULT_OPTIONS } from '../bot/flow/options.js';
-import { parseOverlayOptions, renderOverlay } from '../gpu-worker/engine/index.js';
+import { parseOverlayOptions, renderOverlay } from '../engine/index.js';
 import { AUTH, jobFolders, startTestServer } from '../gpu-worker/server/test-support.js';
 import { failureText } from '../pipeline/messages.js';
 import { makeHostileSet, makeLyingDurationMkv, type HostileSet } from './hostile-media.js';

@@ -2,13 +2,7 @@ import { rm, stat, writeFile } from 'node:fs/promises';
 import { MediaError } from '../../common/errors.js';
 import { probeMedia, runFfmpeg } from '../../common/ffmpeg.js';
 import { gatedInput } from '../../common/media-gate.js';
-import { Compositor } from '../../gpu-worker/engine/frame/compose.js';
-import { CenterTracker, measurePerson, PERSON_MIN_COVERAGE } from '../../gpu-worker/engine/frame/person.js';
-import { Preprocessor } from '../../gpu-worker/engine/frame/preprocess.js';
-import { buildShapeMask } from '../../gpu-worker/engine/frame/shape.js';
-import { workSize } from '../../gpu-worker/engine/io/decode.js';
-import { selectModel } from '../../gpu-worker/engine/models/registry.js';
-import { getModel, infer } from '../../gpu-worker/engine/session.js';
+import { renderStill, workSize } from '../../engine/index.js';
 import { parseJobData, type OutputKind } from '../../pipeline/contract.js';
 import { bubbleLayout, type RenderSettings } from '../../pipeline/stages/layout.js';
 import { bubblePlacement } from '../../shotstack/timeline.js';
@@ -16,10 +10,10 @@ import type { ChosenOptions } from '../flow/options.js';
 import { grabFrameRgb } from './grab-frame.js';
 
 /**
- * One composed frame of the future result, as a JPEG, made on the CPU from single frames: the engine's own
- * pieces (preprocess → model → person measure → crop tracker → shape → compositor) cut the speaker out of one head
- * frame exactly as the worker will, and the pipeline's layout places the bubble where the render will. ffmpeg
- * grabs the frames and does the final scale + overlay + JPEG encode in one run.
+ * One composed frame of the future result, as a JPEG, made on the CPU from single frames: the engine's
+ * `renderStill` (its own preprocess → model → person measure → crop → shape → compositor, with its defaults) cuts
+ * the speaker out of one head frame exactly as the worker will, and the pipeline's layout places the bubble where
+ * the render will. ffmpeg grabs the frames and does the final scale + overlay + JPEG encode in one run.
  *
  * For "no background" outputs the bubble is shown alone on a dark square (the transparent file / round note).
  */
@@ -39,7 +33,7 @@ export interface PreviewResult {
   height: number;
   /** Where the bubble is in the picture (px). */
   bubble: { x: number; y: number; side: number };
-  /** Share of the model's map that is person (≥ PERSON_MIN_COVERAGE, else no_person was thrown). */
+  /** Share of the model's map that is person (≥ the engine's minimum, else no_person was thrown). */
   personCoverage: number;
   ms: number;
 }
@@ -53,9 +47,6 @@ const PREVIEW_SETTINGS: RenderSettings = {
   maxDurationSec: 3600,
   maxInputBytes: 2_000_000_000,
 };
-/** The engine's default feather at the bubble's output size (options.ts: 6 px). */
-const FEATHER_PX = 6;
-const CORNER_RADIUS = 0.18;
 const ALONE_CANVAS = 512;
 
 export async function composePreview(req: PreviewRequest): Promise<PreviewResult> {
@@ -70,16 +61,6 @@ export async function composePreview(req: PreviewRequest): Promise<PreviewResult
   const rgb = (await grabFrameRgb(req.headPath, at, W, H, req.signal)) ?? (await grabFrameRgb(req.headPath, 0, W, H, req.signal));
   if (!rgb) throw new MediaError('corrupt', 'No frame could be decoded for the preview.');
 
-  // Always the fast model: the preview is for judging the layout, and ISNet takes ~4.5 s per frame on 2 CPU cores
-  // (measured) against ~0.3 s for the whole preview with the selfie model.
-  const spec = selectModel('fast', W, H);
-  const model = await getModel(spec);
-  const prob = await infer(model, new Preprocessor(W, H, spec).run(rgb));
-  const stats = measurePerson(prob, spec.width, spec.height);
-  if (stats.coverage < PERSON_MIN_COVERAGE) throw new MediaError('no_person', 'No person in the preview frame.');
-
-  const cropSide = Math.max(2, Math.floor(Math.min(W, H) / 2) * 2);
-  const crop = new CenterTracker(W, H, cropSide, null).next(stats);
   const shapeName = req.output === 'note' ? 'circle' : req.options.shape;
 
   let canvas: { width: number; height: number; x: number; y: number; side: number };
@@ -99,12 +80,13 @@ export async function composePreview(req: PreviewRequest): Promise<PreviewResult
     canvas = { width: ALONE_CANVAS, height: ALONE_CANVAS, x: (ALONE_CANVAS - side) / 2, y: (ALONE_CANVAS - side) / 2, side };
   }
 
-  const shape = buildShapeMask(cropSide, shapeName, (FEATHER_PX * cropSide) / canvas.side, CORNER_RADIUS, null);
-  const rgba = new Uint8Array(cropSide * cropSide * 4);
-  new Compositor(W, H, spec.width, spec.height, shape).compose(rgb, prob, crop.x, crop.y, rgba);
+  // Always the fast model: the preview is for judging the layout, and ISNet takes ~4.5 s per frame on 2 CPU cores
+  // (measured) against ~0.3 s for the whole preview with the selfie model.
+  const still = await renderStill({ rgb, width: W, height: H }, { engine: 'fast', shape: shapeName, size: canvas.side });
+  const cropSide = still.side;
 
   const scratch = `${req.outPath}.rgba`;
-  await writeFile(scratch, rgba);
+  await writeFile(scratch, still.rgba);
   try {
     const fill = `scale=${canvas.width}:${canvas.height}:force_original_aspect_ratio=increase,crop=${canvas.width}:${canvas.height},setsar=1`;
     const composeOver = (base: string[]) =>
@@ -139,7 +121,7 @@ export async function composePreview(req: PreviewRequest): Promise<PreviewResult
     width: canvas.width,
     height: canvas.height,
     bubble: { x: canvas.x, y: canvas.y, side: canvas.side },
-    personCoverage: stats.coverage,
+    personCoverage: still.personCoverage,
     ms: Math.round(performance.now() - started),
   };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, MediaError } from '../../common/errors.js';
 import { hasSharedMedia, media, probeStreams, SKIP_NO_MEDIA } from '../../testing/media.js';
-import { parseOverlayOptions, renderOverlay } from '../engine/index.js';
+import { parseOverlayOptions, renderOverlay } from '../../engine/index.js';
 import type { HealthBody, JobStatusBody, ResultFileInfo } from '../server/api.js';
 import type { GpuWorkerServer } from '../server/server.js';
 import {

@@ -5,8 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError } from '../../common/errors.js';
 import { logger as rootLogger, type Logger } from '../../common/logger.js';
-import type { OverlayOptionsInput } from '../engine/options.js';
-import { OUTPUT_FILES, type OutputFileName, type StageTimings } from '../engine/types.js';
+import { OUTPUT_FILES, type OutputFileName, type OverlayOptionsInput, type StageTimings } from '../../engine/index.js';
 import {
   API_PREFIX,
   OPTIONS_HEADER,

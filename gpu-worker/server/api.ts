@@ -1,5 +1,5 @@
 import type { MediaErrorCode } from '../../common/errors.js';
-import type { EngineName, OutputFileName, StageTimings } from '../engine/types.js';
+import type { EngineName, OutputFileName, StageTimings } from '../../engine/index.js';
 
 /**
  * The wire contract of the GPU worker service, shared by the server and the client (types and constants only, so

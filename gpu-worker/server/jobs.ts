@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMediaError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import type { OverlayOptions, OverlayResult, RenderHooks, EngineName, OutputFileName } from '../engine/types.js';
+import type { OverlayOptions, OverlayResult, RenderHooks, EngineName, OutputFileName } from '../../engine/index.js';
 import { API_PREFIX, type ApiError, type JobState, type JobStatusBody, type ResultFileInfo } from './api.js';
 
 /**

@@ -1,6 +1,5 @@
-import { parseOverlayOptions, type OverlayOptionsInput } from '../../gpu-worker/engine/options.js';
+import { parseOverlayOptions, type OutputFileName, type OverlayOptionsInput } from '../../engine/index.js';
 import type { BubbleRing } from '../../shotstack/bubble-ring.js';
-import type { OutputFileName } from '../../gpu-worker/engine/types.js';
 import { outputPixelSize } from '../../shotstack/output-size.js';
 import type { RendererReadings } from '../../shotstack/readings.js';
 import {

@@ -2,8 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { CancelledError, TimeoutError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { shouldFallBackToCpu, GpuWorkerError, type GpuWorkerClient } from '../../gpu-worker/client/index.js';
-import type { OverlayOptionsInput } from '../../gpu-worker/engine/options.js';
-import type { OverlayResult, RenderHooks, OverlayOptions } from '../../gpu-worker/engine/types.js';
+import type { OverlayOptionsInput, OverlayResult, RenderHooks, OverlayOptions } from '../../engine/index.js';
 import type { ProcessingMode } from '../config.js';
 import type { EngineChoice, OverlayRecord } from '../contract.js';
 import { PipelineError } from '../failures.js';
@@ -24,7 +23,7 @@ export interface CpuEngine {
 
 /** Loads the engine (onnxruntime, models) only when the CPU path is really taken. */
 export async function loadCpuEngine(): Promise<CpuEngine> {
-  const engine = await import('../../gpu-worker/engine/index.js');
+  const engine = await import('../../engine/index.js');
   return { renderOverlay: engine.renderOverlay, parseOverlayOptions: engine.parseOverlayOptions };
 }
 

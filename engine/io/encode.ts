@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { spawnFfmpeg } from '../../../common/ffmpeg.js';
-import { gatedInput } from '../../../common/media-gate.js';
+import { spawnFfmpeg } from '../../common/ffmpeg.js';
+import { gatedInput } from '../../common/media-gate.js';
 import type { OutputFormat } from '../types.js';
 
 /**

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, MediaError } from '../../common/errors.js';
-import { hasSharedMedia, media, probeStreams, readFrames, scoreIou, SKIP_NO_MEDIA } from '../../testing/media.js';
+import { CancelledError, MediaError } from '../common/errors.js';
+import { hasSharedMedia, media, probeStreams, readFrames, scoreIou, SKIP_NO_MEDIA } from '../testing/media.js';
 import { parseOverlayOptions, renderOverlay, warmup, type OverlayOptionsInput } from './index.js';
 
 /**

@@ -7,7 +7,7 @@ import type { EngineName } from '../types.js';
 /**
  * Every segmentation model the engine can run, described once: file, tensor names, input size and layout,
  * input normalisation and the meaning of the output. Pre- and post-processing read these fields and nothing else,
- * so adding a model means adding an entry here (and a build step in build.ts).
+ * so adding a model means adding an entry here (and a build step in models-build/build.ts).
  */
 export interface ModelSpec {
   id: 'selfie_general' | 'selfie_landscape' | 'isnet_medium';
@@ -76,7 +76,7 @@ export function selectModel(engine: EngineName, frameWidth: number, frameHeight:
   return frameWidth > frameHeight * 1.2 ? MODELS.selfie_landscape : MODELS.selfie_general;
 }
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function modelsDir(): string {
   const dir = engineConfig().MODELS_DIR;

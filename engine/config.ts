@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineConfig, env } from '../../common/config.js';
+import { defineConfig, env } from '../common/config.js';
 
 /** Engine settings an operator may change. Read once per process. */
 export const engineConfig = defineConfig(

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FFMPEG } from '../../../common/ffmpeg.js';
+import { FFMPEG } from '../common/ffmpeg.js';
 import { encodeOnnxModel } from './onnx/graph.js';
 import { convertTfliteToOnnx, UnsupportedTfliteOpError } from './onnx/convert.js';
 import { tflitePadding } from './onnx/padding.js';
@@ -17,7 +17,7 @@ import { float16ToFloat32 } from './tflite/tensorData.js';
 import { createTfliteWasmRunner, type TfliteWasmRunner } from './tflite/wasmRuntime.js';
 import { writeTflite } from './tflite/writer.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const stillsDir = join(repoRoot, '../shared/media/stills');
 const haveStills = existsSync(stillsDir);
 const mediapipeDir = dirname(createRequire(import.meta.url).resolve('@mediapipe/selfie_segmentation/package.json'));

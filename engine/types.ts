@@ -1,4 +1,4 @@
-import type { Logger } from '../../common/logger.js';
+import type { Logger } from '../common/logger.js';
 
 /**
  * The frame engine's public contract: one head video in, a set of overlay files out.

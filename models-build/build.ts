@@ -24,7 +24,7 @@ import { readManifest, writeAtomically, writeManifest, type ManifestEntry } from
 import { packedTarball, tarballName } from './assemble/npmPack.js';
 import { convertSelfie, SELFIE_SOURCES } from './assemble/selfie.js';
 import { verifyOnnx } from './assemble/verify.js';
-import { MODELS, modelsDir, type ModelSpec } from './registry.js';
+import { MODELS, modelsDir, type ModelSpec } from '../engine/index.js';
 
 /** sha256 of the assembled /models/medium of 1.4.5 — the assembly must reproduce exactly this file. */
 export const ISNET_MEDIUM_SHA256 = 'b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb';
@@ -92,7 +92,7 @@ async function buildSelfie(spec: ModelSpec, dir: string): Promise<ManifestEntry>
       package: `${conv.source.package}@${conv.source.version}`,
       file: conv.source.file,
       sha256: conv.source.sha256,
-      conversion: 'bubblecast TFLite→ONNX converter (gpu-worker/engine/models/onnx), ONNX opset 17, NCHW',
+      conversion: 'bubblecast TFLite→ONNX converter (models-build/onnx), ONNX opset 17, NCHW',
     },
     licence: { spdx: 'Apache-2.0', note: 'MediaPipe Selfie Segmentation model, Google; converted without changes to the weights (float16 → float32)' },
   };
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   log(`done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }
 
-// Run only as a script (`tsx gpu-worker/engine/models/build.ts`), not when imported.
+// Run only as a script (`tsx models-build/build.ts`), not when imported.
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main().catch((err: unknown) => {
     console.error(`models: FAILED — ${err instanceof Error ? err.message : String(err)}`);

@@ -1,5 +1,5 @@
-import { spawnFfmpeg } from '../../../common/ffmpeg.js';
-import { gatedInput } from '../../../common/media-gate.js';
+import { spawnFfmpeg } from '../../common/ffmpeg.js';
+import { gatedInput } from '../../common/media-gate.js';
 import { FrameReader } from './frame-reader.js';
 
 export interface DecodePlan {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import ort from 'onnxruntime-node';
-import type { Logger } from '../../common/logger.js';
-import { logger as rootLogger } from '../../common/logger.js';
+import type { Logger } from '../common/logger.js';
+import { logger as rootLogger } from '../common/logger.js';
 import { engineConfig } from './config.js';
 import { requireModelFile, type ModelSpec } from './models/registry.js';
 

@@ -1,0 +1,164 @@
+import { FfmpegError } from '../../common/ffmpeg.js';
+import { CancelledError, MediaError } from '../../common/errors.js';
+import { pixelCapError } from '../../common/media-gate.js';
+import { measurePerson, PERSON_MIN_COVERAGE } from '../frame/person.js';
+import { infer } from '../session.js';
+import type { OverlayOptions, RenderHooks } from '../types.js';
+import type { RenderPlan } from './plan.js';
+import type { FrameIo, FrameStages } from './setup.js';
+import type { StageClock } from './timing.js';
+
+/** No person in this many leading frames (≈ 2 s) → stop early instead of encoding an empty bubble. */
+const EARLY_NO_PERSON_FRAMES = 60;
+/** A video whose frames show a person less often than this is refused as "no person". */
+const MIN_PERSON_SHARE = 0.5;
+/** Fewer decoded frames than this share of what the header promised means a truncated/corrupt file. */
+const MIN_DECODED_SHARE = 0.9;
+
+export interface LoopContext {
+  plan: RenderPlan;
+  options: OverlayOptions;
+  stages: FrameStages;
+  io: FrameIo;
+  clock: StageClock;
+  hooks: RenderHooks;
+  /** performance.now() when the render started (for the progress fps). */
+  started: number;
+}
+
+export interface LoopCounts {
+  frames: number;
+  personFrames: number;
+}
+
+/** A decoded frame whose inference runs on ORT's thread while the previous frame is composited. */
+interface InFlight {
+  rgb: Buffer;
+  prob: Promise<Float32Array>;
+  inferStarted: number;
+  inferEnded: number;
+}
+
+/**
+ * Decodes every frame, runs it through model → smoothing → crop → shape → encoders, judges the result (corrupt,
+ * no person) and finishes the encoders. Throws MediaError / CancelledError; the caller cleans up.
+ */
+export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
+  const { io, clock, hooks } = ctx;
+  const signal = hooks.signal;
+  const counts: LoopCounts = { frames: 0, personFrames: 0 };
+  const progress = progressReporter(ctx);
+  let pending: InFlight | null = null;
+  for (let slot = 0; ; slot ^= 1) {
+    clock.reset();
+    const rgb = await io.decoder.reader.next();
+    clock.lap('decodeWaitMs');
+    if (signal?.aborted) throw new CancelledError();
+    const next = rgb ? startFrame(ctx, rgb, slot) : null;
+    if (pending) {
+      await finishFrame(ctx, pending, counts);
+      progress(counts.frames);
+    }
+    if (!next) break;
+    pending = next;
+  }
+  // An abort kills the decoder, which ends the frame stream like a truncated file would: report the cancel.
+  if (signal?.aborted) throw new CancelledError();
+  await judgeDecoderExit(ctx, counts.frames);
+  const { frames, personFrames } = counts;
+  const { expectedFrames } = ctx.plan;
+  if (frames === 0 || frames < expectedFrames * MIN_DECODED_SHARE) {
+    throw new MediaError(
+      'corrupt',
+      `The video is damaged: ${frames} of ${expectedFrames} frames could be decoded.`,
+      { frames, expectedFrames },
+    );
+  }
+  if (personFrames / frames < MIN_PERSON_SHARE) {
+    throw new MediaError('no_person', 'No person was found in most of the video.', { frames, personFrames });
+  }
+  clock.reset();
+  await Promise.all([io.encoder?.end(), io.maskEncoder?.end()]);
+  clock.lap('encodeWaitMs');
+  return counts;
+}
+
+function startFrame({ stages, clock }: LoopContext, rgb: Buffer, slot: number): InFlight {
+  clock.reset();
+  const input = stages.pres[slot]!.run(rgb);
+  const t1 = clock.lap('preprocessMs');
+  const f: InFlight = { rgb, prob: infer(stages.model, input), inferStarted: t1, inferEnded: t1 };
+  // Measured on the inference itself, not on the wait for it (most of which the overlap hides).
+  f.prob.then(() => (f.inferEnded = performance.now()), () => undefined);
+  return f;
+}
+
+async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts): Promise<void> {
+  const { stages, io, clock, plan } = ctx;
+  const prob = await f.prob;
+  clock.add('inferMs', f.inferEnded - f.inferStarted);
+  clock.reset();
+  const mask = stages.smoother.update(prob);
+  const stats = measurePerson(mask, plan.spec.width, plan.spec.height);
+  if (stats.coverage >= PERSON_MIN_COVERAGE) counts.personFrames++;
+  const crop = stages.tracker.next(stats);
+  clock.lap('postprocessMs');
+
+  if (io.encoder) {
+    const out = await io.encoder.acquire();
+    clock.lap('encodeWaitMs');
+    stages.compositor.compose(f.rgb, mask, crop.x, crop.y, out);
+    io.encoder.write(out);
+    clock.lap('composeMs');
+  }
+  if (io.maskEncoder) {
+    const out = await io.maskEncoder.acquire();
+    clock.lap('encodeWaitMs');
+    stages.compositor.fullMask(mask, out);
+    io.maskEncoder.write(out);
+    clock.lap('composeMs');
+  }
+  const frames = ++counts.frames;
+  if (frames > plan.maxFrames) {
+    const { maxFrames, fps, info } = plan;
+    throw new MediaError('too_long', `Decoding ran past ${maxFrames} frames (${(maxFrames / fps).toFixed(1)} s); the header promised ${info.durationSec.toFixed(1)} s.`, {
+      frames,
+      maxFrames,
+      durationSec: info.durationSec,
+      maxDurationSec: ctx.options.maxDurationSec,
+    });
+  }
+  if (frames === EARLY_NO_PERSON_FRAMES && counts.personFrames === 0) {
+    throw new MediaError('no_person', 'No person was found in the first seconds of the video.', { frames });
+  }
+}
+
+/** Reports progress at most every 250 ms (and on the first frame). */
+function progressReporter({ hooks, plan, started }: LoopContext): (frames: number) => void {
+  let lastProgress = 0;
+  return (frames) => {
+    const now = performance.now();
+    if (hooks.onProgress && (now - lastProgress > 250 || frames === 1)) {
+      lastProgress = now;
+      hooks.onProgress({
+        frame: frames,
+        totalFrames: plan.expectedFrames,
+        fraction: Math.min(frames / plan.expectedFrames, 0.99),
+        fps: frames / ((now - started) / 1000),
+      });
+    }
+  };
+}
+
+/** The decoder's exit status, judged after its frame stream ended. */
+async function judgeDecoderExit({ io, plan, hooks }: LoopContext, frames: number): Promise<void> {
+  await io.decoder.done.catch((e) => {
+    // The decoder's pixel cap (media gate) stopped a stream whose frame size grew past what the probe saw.
+    const big = e instanceof FfmpegError ? pixelCapError(e.stderrTail) : null;
+    if (big) throw big;
+    // A decoder that fails before yielding anything (a header without data) is a corrupt file, not a crash.
+    if (frames === 0 && !hooks.signal?.aborted) throw new MediaError('corrupt', 'The video could not be decoded.', { cause: String(e) });
+    if (frames < plan.expectedFrames * MIN_DECODED_SHARE) return; // judged below
+    throw e;
+  });
+}

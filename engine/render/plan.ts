@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { probeMedia, type MediaInfo } from '../../common/ffmpeg.js';
+import { MediaError } from '../../common/errors.js';
+import { MIN_DURATION_SEC } from '../../common/media-gate.js';
+import { buildShapeMask, type ShapeMask } from '../frame/shape.js';
+import { workSize } from '../io/decode.js';
+import { selectModel, type ModelSpec } from '../models/registry.js';
+import { OUTPUT_FILES, type OutputFormat, type OverlayOptions } from '../types.js';
+
+/** Inputs smaller than this on their shorter side carry too little of a person to cut out. */
+const MIN_SIDE = 32;
+/** More decoded frames than the probe promised, beyond this share plus one second, means the header lied. */
+const MAX_DECODED_SHARE = 1.1;
+
+/**
+ * The most frames decoding may yield before the job stops as `too_long`: what the probe promised (with a margin for
+ * VFR rounding), and never more than the duration limit allows — a stream whose header lies about its length
+ * cannot run (or bill) longer than the limit.
+ */
+export function frameBudget(durationSec: number, maxDurationSec: number, fps: number): number {
+  return Math.ceil(Math.min(durationSec * MAX_DECODED_SHARE + 1, maxDurationSec + 1) * fps);
+}
+
+/** What one render will do, decided from the probe and the options before anything is decoded or written. */
+export interface RenderPlan {
+  info: MediaInfo;
+  /** Work size: the frame size the decoder delivers. */
+  width: number;
+  height: number;
+  fps: number;
+  expectedFrames: number;
+  maxFrames: number;
+  spec: ModelSpec;
+  /** Side of the square crop in work pixels, and of the bubble in output pixels. */
+  cropSide: number;
+  size: number;
+  /** The input, when its audio is kept in the outputs. */
+  audioFrom: string | null;
+  /** Formats the bubble encoder writes (everything but `mask`). */
+  bubbleFormats: OutputFormat[];
+  withMask: boolean;
+  /** Every file the options ask for, removed again when the render fails. */
+  written: string[];
+}
+
+/** Probes the input (refusing what the media gate refuses) and decides sizes, rate, model and outputs. */
+export async function planRender(
+  inputPath: string,
+  outDir: string,
+  options: OverlayOptions,
+  signal: AbortSignal | undefined,
+): Promise<RenderPlan> {
+  const info = await probeMedia(
+    inputPath,
+    { maxBytes: options.maxInputBytes, maxDurationSec: options.maxDurationSec, minDurationSec: MIN_DURATION_SEC },
+    { signal },
+  );
+  const video = info.video!;
+  if (Math.min(video.width, video.height) < MIN_SIDE) {
+    throw new MediaError('too_small', `The video is ${video.width}×${video.height}; at least ${MIN_SIDE} px is needed.`);
+  }
+  const { width, height } = workSize(video.width, video.height);
+  const nominal = video.fps > 0 && video.fps <= 120 ? video.fps : video.avgFps || 30;
+  const fps = options.fps > 0 ? options.fps : Math.min(30, Math.round(nominal * 100) / 100);
+  const cropSide = evenFloor(Math.min(width, height) * options.zoom);
+  return {
+    info,
+    width,
+    height,
+    fps,
+    expectedFrames: Math.max(1, Math.round(info.durationSec * fps)),
+    maxFrames: frameBudget(info.durationSec, options.maxDurationSec, fps),
+    spec: selectModel(options.engine, width, height),
+    cropSide,
+    size: Math.min(options.size, cropSide),
+    audioFrom: options.keepAudio && info.audio ? inputPath : null,
+    bubbleFormats: options.formats.filter((f) => f !== 'mask'),
+    withMask: options.formats.includes('mask'),
+    written: options.formats.flatMap((f) => OUTPUT_FILES[f].map((n) => join(outDir, n))),
+  };
+}
+
+/** The bubble's shape at crop resolution; feather and border are given in output pixels (`size`). */
+export function bubbleShape(
+  cropSide: number,
+  size: number,
+  options: Pick<OverlayOptions, 'shape' | 'feather' | 'cornerRadius' | 'border'>,
+): ShapeMask {
+  const scaleToOut = cropSide / size;
+  return buildShapeMask(
+    cropSide,
+    options.shape,
+    options.feather * scaleToOut,
+    options.cornerRadius,
+    options.border ? { widthPx: options.border.width * scaleToOut, color: options.border.color } : null,
+  );
+}
+
+export function evenFloor(v: number): number {
+  return Math.max(2, Math.floor(v / 2) * 2);
+}

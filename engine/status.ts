@@ -1,0 +1,27 @@
+import { engineConfig } from './config.js';
+import { MODELS } from './models/registry.js';
+import { getModel, gpuName, peekModel } from './session.js';
+import type { EngineName } from './types.js';
+
+/** Loads the models behind the given engines so the first job does not pay for it. */
+export async function warmup(engines: EngineName[]): Promise<void> {
+  const specs = new Set(engines.flatMap((e) => (e === 'fast' ? [MODELS.selfie_general, MODELS.selfie_landscape] : [MODELS.isnet_medium])));
+  await Promise.all([...specs].map((s) => getModel(s)));
+}
+
+export interface EngineStatus {
+  models: Array<{ engine: EngineName; model: string; loaded: boolean; provider: 'cuda' | 'cpu' | null; fallbackReason: string | null }>;
+  gpuName: string | null;
+  providersRequested: string[];
+}
+
+/** What is loaded and on which provider it really runs (for /health and admin views). */
+export async function engineStatus(): Promise<EngineStatus> {
+  const models = await Promise.all(
+    Object.values(MODELS).map(async (spec) => {
+      const m = await peekModel(spec.id);
+      return { engine: spec.engine, model: spec.id, loaded: !!m, provider: m?.provider ?? null, fallbackReason: m?.fallbackReason ?? null };
+    }),
+  );
+  return { models, gpuName: await gpuName(), providersRequested: engineConfig().ORT_PROVIDERS };
+}

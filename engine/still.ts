@@ -1,0 +1,65 @@
+import { MediaError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { Compositor } from './frame/compose.js';
+import { CenterTracker, measurePerson, PERSON_MIN_COVERAGE } from './frame/person.js';
+import { Preprocessor } from './frame/preprocess.js';
+import { selectModel } from './models/registry.js';
+import { parseOverlayOptions } from './options.js';
+import { bubbleShape, evenFloor } from './render/plan.js';
+import { getModel, infer } from './session.js';
+import type { EngineName, OverlayOptions } from './types.js';
+
+/** One frame in, as the engine's decoder would deliver it: packed RGB24 at the work size (see `workSize`). */
+export interface StillFrame {
+  rgb: Buffer;
+  width: number;
+  height: number;
+}
+
+export interface StillOptions {
+  /** Default `fast`. */
+  engine?: EngineName;
+  /** Side (px) the bubble will be shown at; `feather` (and `size`) are in these pixels. */
+  size: number;
+  /** Anything else of OverlayOptions' look; missing fields take the engine's defaults (options.ts). */
+  shape?: OverlayOptions['shape'];
+  zoom?: number;
+  feather?: number;
+  cornerRadius?: number;
+  border?: OverlayOptions['border'];
+}
+
+export interface StillResult {
+  /** The bubble at crop resolution: `side`×`side` RGBA, transparent outside the shape and the person. */
+  rgba: Uint8Array;
+  side: number;
+  /** Share of the model's map that is person (≥ the engine's minimum, else `no_person` was thrown). */
+  personCoverage: number;
+}
+
+/**
+ * One frame through the engine's own frame path (preprocess → model → person measure → crop → shape → compose),
+ * with no temporal smoothing: the bubble exactly as `renderOverlay` would cut its first frame, but un-scaled.
+ * Throws MediaError `no_person` when the frame shows nobody.
+ */
+export async function renderStill(frame: StillFrame, options: StillOptions, log?: Logger): Promise<StillResult> {
+  const defaults = parseOverlayOptions({});
+  const look = {
+    shape: options.shape ?? defaults.shape,
+    feather: options.feather ?? defaults.feather,
+    cornerRadius: options.cornerRadius ?? defaults.cornerRadius,
+    border: options.border ?? defaults.border,
+  };
+  const { rgb, width: W, height: H } = frame;
+  const spec = selectModel(options.engine ?? 'fast', W, H);
+  const model = await getModel(spec, log);
+  const prob = await infer(model, new Preprocessor(W, H, spec).run(rgb));
+  const stats = measurePerson(prob, spec.width, spec.height);
+  if (stats.coverage < PERSON_MIN_COVERAGE) throw new MediaError('no_person', 'No person in the preview frame.');
+
+  const side = evenFloor(Math.min(W, H) * (options.zoom ?? defaults.zoom));
+  const crop = new CenterTracker(W, H, side, null).next(stats);
+  const rgba = new Uint8Array(side * side * 4);
+  new Compositor(W, H, spec.width, spec.height, bubbleShape(side, options.size, look)).compose(rgb, prob, crop.x, crop.y, rgba);
+  return { rgba, side, personCoverage: stats.coverage };
+}
