@@ -2,9 +2,11 @@
  * `npm run bench [-- --in FILE] [--runs N]` — the engine's speed against the bare ffmpeg work it cannot avoid.
  *
  * For fast/webm and fast/luma on a 720×1280 clip with a 720×720 bubble it prints per-stage ms/frame, end-to-end
- * fps, the bare ffmpeg decode+crop+encode time of the same outputs (no segmentation), and their ratio.
+ * fps, the bare ffmpeg decode+crop+encode of the same outputs (no segmentation), run alternately (A B A B), and the
+ * ratios of their median wall and CPU seconds.
  * A benchmark script, not a test: numbers depend on the machine; report them with the machine's description.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,7 +35,7 @@ await warmup(['fast']);
 const status = await engineStatus();
 
 /** ffmpeg alone: decode → same crop → the same encoder arguments the engine uses (opaque input, no model). */
-async function bare(format: 'webm' | 'luma', dir: string): Promise<number> {
+async function bare(format: 'webm' | 'luma', dir: string): Promise<Cost> {
   const encodeArgs = buildEncoderArgs({
     cropSide: side, size, fps, formats: [format], outDir: dir, audioFrom: null,
     noteBackground: '#000000', noteMaxSide: 640, noteMaxSec: 60,
@@ -48,33 +50,67 @@ async function bare(format: 'webm' | 'luma', dir: string): Promise<number> {
     ...encodeArgs.slice(fc + 2),
   ];
   void i;
+  return measured(() => runFfmpeg(args));
+}
+
+interface Cost {
+  wallMs: number;
+  /** This process's CPU (all its threads: ONNX runs in-process) plus that of the children it reaped (ffmpeg). */
+  cpuSec: number;
+}
+
+/** Linux: CPU seconds of the children this process has waited for (utime+stime of reaped children, /proc/self/stat). */
+function reapedChildrenCpuSec(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ", field 3 is index 0: cutime and cstime are fields 16 and 17, in clock ticks (100 Hz on Linux).
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+function cpuSecNow(): number {
+  const own = process.cpuUsage();
+  return (own.user + own.system) / 1e6 + reapedChildrenCpuSec();
+}
+
+async function measured(fn: () => Promise<unknown>): Promise<Cost> {
+  const cpu0 = cpuSecNow();
   const t0 = performance.now();
-  await runFfmpeg(args);
-  return performance.now() - t0;
+  await fn();
+  return { wallMs: performance.now() - t0, cpuSec: cpuSecNow() - cpu0 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const rows: string[] = [];
 for (const format of ['webm', 'luma'] as const) {
-  let best: Awaited<ReturnType<typeof renderOverlay>> | null = null;
-  let bestBare = Infinity;
+  let last: Awaited<ReturnType<typeof renderOverlay>> | null = null;
+  const engine: Cost[] = [];
+  const reference: Cost[] = [];
+  // A B A B: the engine and its bare-ffmpeg reference alternate, so a change in the machine's load hits both.
   for (let r = 0; r < runs; r++) {
     const dir = await mkdtemp(join(tmpdir(), 'bubblecast-bench-'));
     try {
-      const res = await renderOverlay(input, dir, parseOverlayOptions({ engine: 'fast', formats: [format], size, keepAudio: false }));
-      if (!best || res.wallMs < best.wallMs) best = res;
-      bestBare = Math.min(bestBare, await bare(format, dir));
+      const opts = parseOverlayOptions({ engine: 'fast', formats: [format], size, keepAudio: false });
+      engine.push(await measured(async () => (last = await renderOverlay(input, dir, opts))));
+      reference.push(await bare(format, dir));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
-  const e2eFps = best!.frames / (best!.wallMs / 1000);
-  const bareFps = best!.frames / (bestBare / 1000);
+  const res = last!;
+  const [eWall, eCpu, bWall, bCpu] = [median(engine.map((c) => c.wallMs)), median(engine.map((c) => c.cpuSec)), median(reference.map((c) => c.wallMs)), median(reference.map((c) => c.cpuSec))];
   rows.push(
-    `| fast/${format} | ${best!.provider} | ${best!.frames} | ${e2eFps.toFixed(1)} | ${bareFps.toFixed(1)} | ${(best!.wallMs / bestBare).toFixed(2)}× | ` +
-      Object.values(best!.perFrame).map((v) => v.toFixed(2)).join(' | ') + ' |',
+    `| fast/${format} | ${res.provider} | ${res.frames} | ${(eWall / 1000).toFixed(2)} / ${eCpu.toFixed(2)} | ${(bWall / 1000).toFixed(2)} / ${bCpu.toFixed(2)} | ` +
+      `${(eWall / bWall).toFixed(2)}× / ${(eCpu / bCpu).toFixed(2)}× | ${(res.frames / (eWall / 1000)).toFixed(1)} | ` +
+      Object.values(res.perFrame).map((v) => v.toFixed(2)).join(' | ') + ' |',
   );
 }
 console.log(`engine status: ${JSON.stringify(status.models.filter((m) => m.loaded))}, gpu: ${status.gpuName ?? 'none'}`);
-console.log('| engine/format | provider | frames | end-to-end fps | bare ffmpeg fps | engine/bare time | decode wait | preprocess | infer | postprocess | compose | encode wait (ms/frame) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(`median of ${runs} run(s) each, engine and bare ffmpeg alternating; CPU = this process's threads + its reaped ffmpeg children`);
+console.log('| engine/format | provider | frames | engine wall s / CPU s | bare ffmpeg wall s / CPU s | engine/bare wall / CPU | engine fps | decode wait | preprocess | infer | postprocess | compose | encode wait (ms/frame, last run) |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
