@@ -95,6 +95,30 @@ describe.skipIf(!hasSharedMedia)('frame engine on real media', () => {
     expect(matte[Math.round(S * 0.4) * S + S / 2]).toBeGreaterThan(235);
   });
 
+  it('YUV path (webm + luma): real alpha in the WebM, colour black where the matte is black', async () => {
+    const res = await run(media('hopper_mall_720x1280.mp4'), { formats: ['webm', 'luma'], size: 360 });
+    const S = 360;
+    const rgba = await readFrames(res.files['overlay.webm']!, { pixFmt: 'rgba', from: 90, count: 1, libvpx: true });
+    expect(rgba.length).toBe(S * S * 4);
+    const alpha = (x: number, y: number) => rgba[(y * S + x) * 4 + 3];
+    for (const [x, y] of [[2, 2], [S - 3, 2], [2, S - 3], [S - 3, S - 3]]) expect(alpha(x, y)).toBe(0);
+    let faceAlpha = 0;
+    for (let y = S * 0.3; y < S * 0.5; y++) for (let x = S * 0.4; x < S * 0.6; x++) faceAlpha += alpha(x | 0, y | 0);
+    expect(faceAlpha / ((S * 0.2) * (S * 0.2))).toBeGreaterThan(200);
+    const matte = await readFrames(res.files['matte.mp4']!, { pixFmt: 'gray', from: 90, count: 1 });
+    const color = await readFrames(res.files['color.mp4']!, { pixFmt: 'rgb24', from: 90, count: 1 });
+    let hidden = 0;
+    let darkWhereHidden = 0;
+    for (let i = 0; i < S * S; i++) {
+      if (matte[i] > 5) continue;
+      hidden++;
+      if (color[i * 3] < 24 && color[i * 3 + 1] < 24 && color[i * 3 + 2] < 24) darkWhereHidden++;
+    }
+    expect(hidden).toBeGreaterThan(S * S * 0.2);
+    expect(darkWhereHidden / hidden).toBeGreaterThan(0.98);
+    expect(matte[Math.round(S * 0.4) * S + S / 2]).toBeGreaterThan(235);
+  });
+
   it('honours rotation metadata, resamples VFR to constant fps, decodes HEVC and tiny input', async () => {
     const rotated = await run(media('rotated_phone.mp4'), { formats: ['mask'] });
     const [rv] = (await probeStreams(rotated.files['mask.mp4']!)).filter((s) => s.codec_type === 'video');

@@ -143,6 +143,130 @@ export class Compositor {
     }
   }
 
+  /** Ring colour in BT.601 limited-range YUV (ffmpeg's default for yuv420p), converted once. */
+  private ringYuvCache: [number, number, number] | null = null;
+  private ringYuv(): [number, number, number] {
+    if (!this.ringYuvCache) {
+      const [r, g, b] = this.shape.ringRgb;
+      this.ringYuvCache = rgbToYuv601(r, g, b);
+    }
+    return this.ringYuvCache;
+  }
+  /** Per-pixel ring weight of the last two rows (-1 where the pixel is fully transparent). */
+  private ringW: Float32Array | null = null;
+
+  /**
+   * The YUV-native twin of `compose`: reads a planar yuv420p frame (W×H) and writes side×side yuva420p
+   * (Y, U, V, A planes) for the crop at (x0, y0), both even. Y and U/V are plane copies; only alpha is computed per
+   * pixel (the same soft threshold × shape as `compose`). Where alpha is 0 the colour is black (Y=16, U=V=128,
+   * BT.601 limited range), so the luma pair's colour file stays black where transparent; a chroma sample is
+   * black when all four of its pixels are transparent. The ring is blended in YUV with its colour converted once.
+   */
+  composeYuv(yuv: Uint8Array, mask: Float32Array, x0: number, y0: number, out: Uint8Array): void {
+    const { side, alpha: shapeAlpha, ring, spanStart, spanEnd } = this.shape;
+    if ((x0 | y0 | side) & 1) throw new Error('composeYuv needs even crop offsets and side');
+    const W = this.frameWidth;
+    const H = this.frameHeight;
+    const cw = W >> 1;
+    const cs = side >> 1;
+    const lut = this.lut;
+    const steps = Compositor.LUT_STEPS;
+    const colI0 = this.colI0;
+    const colI1 = this.colI1;
+    const colW = this.colW;
+    const k0 = colI0[x0];
+    const k1 = colI1[x0 + side - 1];
+    const uSrc = W * H;
+    const vSrc = uSrc + cw * (H >> 1);
+    const yOut = 0;
+    const uOut = side * side;
+    const vOut = uOut + cs * cs;
+    const aOut = vOut + cs * cs;
+    const [ry, ru, rv] = ring ? this.ringYuv() : [16, 128, 128];
+    const rw = ring ? (this.ringW ??= new Float32Array(2 * side)) : null;
+    for (let j = 0; j < side; j++) {
+      const srow = j * side;
+      const yo = yOut + srow;
+      const ao = aOut + srow;
+      const Y = y0 + j;
+      const ys = Y * W + x0;
+      const a0 = spanStart[j];
+      const a1 = spanEnd[j];
+      // Start from the source luma row, transparent; visible pixels get alpha below, hidden ones are blackened.
+      out.fill(0, ao, ao + side);
+      if (rw) rw.fill(-1, (j & 1) * side, (j & 1) * side + side);
+      let b0 = a0;
+      let b1 = a1;
+      let row: Float32Array | null = null;
+      if (a1 > a0) {
+        row = this.maskRow(mask, Y, k0, k1);
+        if (!ring) {
+          const [from, to] = this.visibleColumns(row, k0, k1);
+          b0 = Math.max(a0, from - x0);
+          b1 = Math.min(a1, to - x0 + 1);
+        }
+      }
+      if (b1 <= b0 || !row) {
+        out.fill(16, yo, yo + side);
+      } else {
+        out.fill(16, yo, yo + b0);
+        out.fill(16, yo + b1, yo + side);
+        out.set(yuv.subarray(ys + b0, ys + b1), yo + b0);
+        const rwo = (j & 1) * side;
+        for (let i = b0; i < b1; i++) {
+          const X = x0 + i;
+          const c0 = colI0[X];
+          const p = row[c0] + (row[colI1[X]] - row[c0]) * colW[X];
+          const a = shapeAlpha[srow + i] * lut[p <= 0 ? 0 : p >= 1 ? steps : (p * steps) | 0];
+          if (ring) {
+            const rc = ring[srow + i];
+            const A = rc + (1 - rc) * a;
+            if (A * 255 < 0.5) {
+              out[yo + i] = 16;
+              continue;
+            }
+            const wr = rc / A;
+            rw![rwo + i] = wr;
+            out[yo + i] = (out[yo + i] * (1 - wr) + ry * wr + 0.5) | 0;
+            out[ao + i] = (A * 255 + 0.5) | 0;
+            continue;
+          }
+          const a8 = (a * 255 + 0.5) | 0;
+          if (a8 === 0) out[yo + i] = 16;
+          else out[ao + i] = a8;
+        }
+      }
+      if ((j & 1) === 0) continue;
+      // Chroma row for luma rows j-1, j.
+      const cj = j >> 1;
+      const us = uSrc + ((Y >> 1) * cw) + (x0 >> 1);
+      const vs = vSrc + ((Y >> 1) * cw) + (x0 >> 1);
+      const uo = uOut + cj * cs;
+      const vo = vOut + cj * cs;
+      const aPrev = ao - side;
+      for (let ci = 0; ci < cs; ci++) {
+        const i = ci << 1;
+        const vis =
+          (out[aPrev + i] ? 1 : 0) + (out[aPrev + i + 1] ? 1 : 0) + (out[ao + i] ? 1 : 0) + (out[ao + i + 1] ? 1 : 0);
+        if (vis === 0) {
+          out[uo + ci] = 128;
+          out[vo + ci] = 128;
+          continue;
+        }
+        if (!rw) {
+          out[uo + ci] = yuv[us + ci];
+          out[vo + ci] = yuv[vs + ci];
+          continue;
+        }
+        let sw = 0;
+        for (const k of [i, i + 1, side + i, side + i + 1]) if (rw[k] > 0) sw += rw[k];
+        const wr = sw / vis;
+        out[uo + ci] = (yuv[us + ci] * (1 - wr) + ru * wr + 0.5) | 0;
+        out[vo + ci] = (yuv[vs + ci] * (1 - wr) + rv * wr + 0.5) | 0;
+      }
+    }
+  }
+
   /** Writes the whole frame's person alpha (soft-thresholded, no shape) as 8-bit grey. */
   fullMask(mask: Float32Array, out: Uint8Array): void {
     const W = this.frameWidth;
@@ -159,4 +283,13 @@ export class Compositor {
       }
     }
   }
+}
+
+/** 8-bit RGB → BT.601 limited-range Y'CbCr (what ffmpeg's swscale uses by default for yuv420p). */
+export function rgbToYuv601(r: number, g: number, b: number): [number, number, number] {
+  const y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255;
+  const u = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255;
+  const v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255;
+  const c = (x: number) => Math.min(255, Math.max(0, Math.round(x)));
+  return [c(y), c(u), c(v)];
 }

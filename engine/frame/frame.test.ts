@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Compositor } from './compose.js';
+import { Compositor, rgbToYuv601 } from './compose.js';
 import { CenterTracker, measurePerson } from './person.js';
 import { buildShapeMask } from './shape.js';
 import { MaskSmoother } from './smoothing.js';
@@ -108,5 +108,39 @@ describe('compositor', () => {
     c.fullMask(mask, gray);
     expect(gray[20 * W + 5]).toBe(255);
     expect(gray[20 * W + 35]).toBe(0);
+  });
+
+  it('YUV twin: planes copied where the person is, black (16/128/128) and alpha 0 elsewhere, ring in YUV', () => {
+    const W = 48;
+    const H = 40;
+    const yuv = new Uint8Array((W * H * 3) / 2);
+    yuv.fill(180, 0, W * H); // Y
+    yuv.fill(100, W * H, W * H + (W * H) / 4); // U
+    yuv.fill(150, W * H + (W * H) / 4); // V
+    const S = 40;
+    const mask = Float32Array.from({ length: 64 }, (_, i) => (i % 8 < 4 ? 1 : 0)); // left half is the person
+    const px = (out: Uint8Array, x: number, y: number) => {
+      const c = S * S + (y >> 1) * (S / 2) + (x >> 1);
+      return [out[y * S + x], out[c], out[c + (S * S) / 4], out[(S * S * 3) / 2 + y * S + x]];
+    };
+    const plain = new Compositor(W, H, 8, 8, buildShapeMask(S, 'circle', 1, 0, null));
+    const out = new Uint8Array((S * S * 5) / 2);
+    plain.composeYuv(yuv, mask, 4, 0, out);
+    expect(px(out, 10, 20)).toEqual([180, 100, 150, 255]);
+    expect(px(out, 34, 20)).toEqual([16, 128, 128, 0]);
+    expect(px(out, 0, 0)).toEqual([16, 128, 128, 0]);
+    expect(() => plain.composeYuv(yuv, mask, 3, 0, out)).toThrow();
+
+    expect(rgbToYuv601(255, 255, 255)).toEqual([235, 128, 128]);
+    expect(rgbToYuv601(0, 0, 0)).toEqual([16, 128, 128]);
+    const ringed = new Compositor(W, H, 8, 8, buildShapeMask(S, 'circle', 1, 0, { widthPx: 4, color: '#ff0000' }));
+    ringed.composeYuv(yuv, mask, 4, 0, out);
+    const red = rgbToYuv601(255, 0, 0);
+    // On the ring, over the background (right edge, middle row): the ring colour, opaque.
+    const [y, u, v, a] = px(out, 37, 20);
+    expect(a).toBeGreaterThan(200);
+    expect(Math.abs(y - red[0])).toBeLessThanOrEqual(2);
+    expect(Math.abs(u - red[1])).toBeLessThanOrEqual(2);
+    expect(Math.abs(v - red[2])).toBeLessThanOrEqual(2);
   });
 });

@@ -49,6 +49,30 @@ export class Preprocessor {
   }
 }
 
+/**
+ * Model input from an RGB24 frame that ffmpeg already scaled to the model size (the YUV path's small copy):
+ * only the NCHW split and the normalisation are left.
+ */
+export class ModelSizePreprocessor {
+  readonly input: Float32Array;
+
+  constructor(private readonly spec: ModelSpec) {
+    this.input = new Float32Array(3 * spec.width * spec.height);
+  }
+
+  run(rgb: Uint8Array): Float32Array {
+    const { width: mw, height: mh, scale, offset } = this.spec;
+    const plane = mw * mh;
+    const out = this.input;
+    for (let i = 0, s = 0; i < plane; i++, s += 3) {
+      out[i] = rgb[s] * scale + offset;
+      out[plane + i] = rgb[s + 1] * scale + offset;
+      out[2 * plane + i] = rgb[s + 2] * scale + offset;
+    }
+    return out;
+  }
+}
+
 /** For each of `dst` positions: the two source indices and the weight of the second (half-pixel centres). */
 export function samplingTable(dst: number, src: number): [Int32Array, Int32Array, Float32Array] {
   const i0 = new Int32Array(dst);

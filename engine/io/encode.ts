@@ -23,7 +23,12 @@ export interface EncodePlan {
   /** Telegram video notes: ≤ 640 px, ≤ 60 s. */
   noteMaxSide: number;
   noteMaxSec: number;
+  /** Pixel format of the frames on stdin: RGBA (default) or planar yuva420p (the YUV-native path; webm and luma only). */
+  inputPixFmt?: 'rgba' | 'yuva420p';
 }
+
+/** Formats the encoder can take straight from yuva420p frames without any RGB conversion. */
+export const YUV_FORMATS: readonly OutputFormat[] = ['webm', 'luma'];
 
 const X264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-threads', '2'];
 const MP4 = ['-movflags', '+faststart'];
@@ -31,9 +36,13 @@ const AAC = ['-c:a', 'aac', '-b:a', '128k'];
 
 export function buildEncoderArgs(plan: EncodePlan): string[] {
   const bubbleFormats = plan.formats.filter((f) => f !== 'mask');
+  const pixFmt = plan.inputPixFmt ?? 'rgba';
+  if (pixFmt === 'yuva420p' && !bubbleFormats.every((f) => YUV_FORMATS.includes(f))) {
+    throw new Error(`yuva420p input supports only ${YUV_FORMATS.join(', ')}`);
+  }
   const args = [
     '-loglevel', 'error',
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${plan.cropSide}x${plan.cropSide}`, '-r', String(plan.fps),
+    '-f', 'rawvideo', '-pix_fmt', pixFmt, '-s', `${plan.cropSide}x${plan.cropSide}`, '-r', String(plan.fps),
     '-i', 'pipe:0',
   ];
   if (plan.audioFrom) args.push(...gatedInput(plan.audioFrom));
@@ -47,7 +56,7 @@ export function buildEncoderArgs(plan: EncodePlan): string[] {
   // `format=rgba` after the scaler pins the scaled frames to a format with alpha: without it ffmpeg 5.1 may negotiate
   // an alpha-less format for the split's branches and `alphaextract` (luma matte) then fails.
   const scale =
-    plan.cropSide === plan.size ? 'null' : `scale=${plan.size}:${plan.size}:flags=bicubic,format=rgba`;
+    plan.cropSide === plan.size ? 'null' : `scale=${plan.size}:${plan.size}:flags=bicubic,format=${pixFmt}`;
   chains.push(`[0:v]${scale},split=${labels.length}${labels.map((l) => `[s_${l}]`).join('')}`);
   const audio = (codec: string[]) => (plan.audioFrom ? ['-map', '1:a:0?', ...codec] : []);
   for (const f of bubbleFormats) {

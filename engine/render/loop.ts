@@ -5,7 +5,7 @@ import { measurePerson, PERSON_MIN_COVERAGE } from '../frame/person.js';
 import { infer } from '../session.js';
 import type { OverlayOptions, RenderHooks } from '../types.js';
 import type { RenderPlan } from './plan.js';
-import type { FrameIo, FrameStages } from './setup.js';
+import type { DecodedFrame, FrameIo, FrameStages } from './setup.js';
 import type { StageClock } from './timing.js';
 
 /** No person in this many leading frames (≈ 2 s) → stop early instead of encoding an empty bubble. */
@@ -33,7 +33,8 @@ export interface LoopCounts {
 
 /** A decoded frame whose inference runs on ORT's thread while the previous frame is composited. */
 interface InFlight {
-  rgb: Buffer;
+  /** The work-size frame: RGB24, or planar yuv420p on the YUV path. */
+  frame: Buffer;
   prob: Promise<Float32Array>;
   inferStarted: number;
   inferEnded: number;
@@ -51,10 +52,10 @@ export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
   let pending: InFlight | null = null;
   for (let slot = 0; ; slot ^= 1) {
     clock.reset();
-    const rgb = await io.decoder.reader.next();
+    const decoded = await io.decoder.next();
     clock.lap('decodeWaitMs');
     if (signal?.aborted) throw new CancelledError();
-    const next = rgb ? startFrame(ctx, rgb, slot) : null;
+    const next = decoded ? startFrame(ctx, decoded, slot) : null;
     if (pending) {
       await finishFrame(ctx, pending, counts);
       progress(counts.frames);
@@ -83,11 +84,11 @@ export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
   return counts;
 }
 
-function startFrame({ stages, clock }: LoopContext, rgb: Buffer, slot: number): InFlight {
+function startFrame({ stages, clock }: LoopContext, decoded: DecodedFrame, slot: number): InFlight {
   clock.reset();
-  const input = stages.pres[slot]!.run(rgb);
+  const input = stages.pres[slot]!.run(decoded.model);
   const t1 = clock.lap('preprocessMs');
-  const f: InFlight = { rgb, prob: infer(stages.model, input), inferStarted: t1, inferEnded: t1 };
+  const f: InFlight = { frame: decoded.frame, prob: infer(stages.model, input), inferStarted: t1, inferEnded: t1 };
   // Measured on the inference itself, not on the wait for it (most of which the overlap hides).
   f.prob.then(() => (f.inferEnded = performance.now()), () => undefined);
   return f;
@@ -107,7 +108,8 @@ async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts): P
   if (io.encoder) {
     const out = await io.encoder.acquire();
     clock.lap('encodeWaitMs');
-    stages.compositor.compose(f.rgb, mask, crop.x, crop.y, out);
+    if (stages.yuv) stages.compositor.composeYuv(f.frame, mask, crop.x & ~1, crop.y & ~1, out);
+    else stages.compositor.compose(f.frame, mask, crop.x, crop.y, out);
     io.encoder.write(out);
     clock.lap('composeMs');
   }
