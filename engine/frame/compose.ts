@@ -78,6 +78,15 @@ export class Compositor {
     return [this.firstXFromCol[kMin], this.lastXToCol[kMax]];
   }
 
+  /**
+   * The bubble columns [b0, b1) of one row that can get alpha > 0 without a ring: the shape's span [a0, a1) narrowed
+   * to where the person can be (visibleColumns), as crop offsets. Empty when b1 <= b0.
+   */
+  private personSpan(row: Float32Array, k0: number, k1: number, a0: number, a1: number, x0: number): [number, number] {
+    const [from, to] = this.visibleColumns(row, k0, k1);
+    return [Math.max(a0, from - x0), Math.min(a1, to - x0 + 1)];
+  }
+
   /** Writes side×side RGBA for the crop whose top-left corner is (x0, y0). */
   compose(rgb: Uint8Array, mask: Float32Array, x0: number, y0: number, out: Uint8Array): void {
     const { side, alpha: shapeAlpha, ring, ringRgb, spanStart, spanEnd } = this.shape;
@@ -105,9 +114,7 @@ export class Compositor {
       let b0 = a0;
       let b1 = a1;
       if (!ring) {
-        const [from, to] = this.visibleColumns(row, k0, k1);
-        b0 = Math.max(a0, from - x0);
-        b1 = Math.min(a1, to - x0 + 1);
+        [b0, b1] = this.personSpan(row, k0, k1, a0, a1, x0);
         if (b1 <= b0) {
           out32.fill(0, srow + a0, srow + a1);
           continue;
@@ -201,9 +208,7 @@ export class Compositor {
       if (a1 > a0) {
         row = this.maskRow(mask, Y, k0, k1);
         if (!ring) {
-          const [from, to] = this.visibleColumns(row, k0, k1);
-          b0 = Math.max(a0, from - x0);
-          b1 = Math.min(a1, to - x0 + 1);
+          [b0, b1] = this.personSpan(row, k0, k1, a0, a1, x0);
         }
       }
       if (b1 <= b0 || !row) {
@@ -259,7 +264,8 @@ export class Compositor {
           continue;
         }
         let sw = 0;
-        for (const k of [i, i + 1, side + i, side + i + 1]) if (rw[k] > 0) sw += rw[k];
+        // Unrolled: this runs per chroma sample, so no array per sample.
+        sw += Math.max(0, rw[i]) + Math.max(0, rw[i + 1]) + Math.max(0, rw[side + i]) + Math.max(0, rw[side + i + 1]);
         const wr = sw / vis;
         out[uo + ci] = (yuv[us + ci] * (1 - wr) + ru * wr + 0.5) | 0;
         out[vo + ci] = (yuv[vs + ci] * (1 - wr) + rv * wr + 0.5) | 0;
