@@ -34,22 +34,23 @@ process.stderr.write(`bench: ${input} ${W}x${H} ${info.durationSec}s @${fps}fps,
 await warmup(['fast']);
 const status = await engineStatus();
 
-/** ffmpeg alone: decode → same crop → the same encoder arguments the engine uses (opaque input, no model). */
+/**
+ * ffmpeg alone: decode → same crop → the same encoder arguments the engine uses (opaque yuva420p, no model, no
+ * RGB anywhere: the cheapest chain that writes the same files).
+ */
 async function bare(format: 'webm' | 'luma', dir: string): Promise<Cost> {
   const encodeArgs = buildEncoderArgs({
     cropSide: side, size, fps, formats: [format], outDir: dir, audioFrom: null,
-    noteBackground: '#000000', noteMaxSide: 640, noteMaxSec: 60,
+    noteBackground: '#000000', noteMaxSide: 640, noteMaxSec: 60, inputPixFmt: 'yuva420p',
   });
   // Replace the raw stdin input with the decoded, cropped file: same filters and encoders downstream.
-  const i = encodeArgs.indexOf('pipe:0');
   const fc = encodeArgs.indexOf('-filter_complex');
-  const crop = `[0:v]fps=${fps},crop=${side}:${side}:${(W - side) / 2}:${(H - side) / 2},format=rgba,`;
+  const crop = `[0:v]fps=${fps},crop=${side}:${side}:${(W - side) / 2}:${(H - side) / 2},format=yuva420p,`;
   const args = [
     '-loglevel', 'error', '-i', input,
     '-filter_complex', encodeArgs[fc + 1].replace('[0:v]', crop),
     ...encodeArgs.slice(fc + 2),
   ];
-  void i;
   return measured(() => runFfmpeg(args));
 }
 

@@ -24,6 +24,15 @@ export class Compositor {
   /** Soft threshold as a lookup table over p ∈ [0,1] in 1/LUT_STEPS steps, giving alpha in 0..1. */
   private readonly lut: Float32Array;
   private static readonly LUT_STEPS = 4096;
+  /** Probability above which the soft threshold is exactly 1. */
+  private readonly full: number;
+  /** For mask column k: the first frame column whose left sample is after k (colI0 is non-decreasing). */
+  private readonly cellEnd: Int32Array;
+  /** The shape's alpha in bytes, and per row the span where that is at least 1 (the YUV path's bounds). */
+  private readonly shape8: { alpha: Uint8Array; start: Int32Array; end: Int32Array };
+  private readonly planes: YuvPlanes;
+  /** The person spans [b0, b1) of the last even and odd bubble rows, for their shared chroma row. */
+  private readonly spans = new Int32Array(4);
 
   constructor(
     private readonly frameWidth: number,
@@ -50,6 +59,14 @@ export class Compositor {
       const c = t < 0 ? 0 : t > 1 ? 1 : t;
       this.lut[i] = c * c * (3 - 2 * c); // smoothstep: no visible kink at the ends of the ramp
     }
+    this.full = this.lut.indexOf(1) / n;
+    this.cellEnd = new Int32Array(maskWidth);
+    for (let k = 0, X = 0; k < maskWidth; k++) {
+      while (X < frameWidth && this.colI0[X] <= k) X++;
+      this.cellEnd[k] = X; // a mask column no frame column starts at gets an empty cell
+    }
+    this.shape8 = shapeBytes(shape);
+    this.planes = yuvPlanes(frameWidth, frameHeight, shape.side);
   }
 
   /** Interpolates mask row for frame row Y into rowTmp (only the columns [k0, k1] are needed). */
@@ -170,8 +187,124 @@ export class Compositor {
    * black when all four of its pixels are transparent. The ring is blended in YUV with its colour converted once.
    */
   composeYuv(yuv: Uint8Array, mask: Float32Array, x0: number, y0: number, out: Uint8Array): void {
-    const { side, alpha: shapeAlpha, ring, spanStart, spanEnd } = this.shape;
+    const { side, ring } = this.shape;
     if ((x0 | y0 | side) & 1) throw new Error('composeYuv needs even crop offsets and side');
+    if (ring) {
+      this.composeYuvRing(yuv, mask, x0, y0, out);
+      return;
+    }
+    const planes = this.planes;
+    const k0 = this.colI0[x0];
+    const k1 = this.colI1[x0 + side - 1];
+    const { start, end } = this.shape8;
+    // Plain Uint8Array views: their fill/set are V8 built-ins (Buffer's own fill is a JS wrapper, called per row here).
+    const src = plainBytes(yuv);
+    const dst = plainBytes(out);
+    // Everything starts transparent and black; rows below overwrite only where the person can be.
+    dst.fill(16, planes.yOut, planes.uOut);
+    dst.fill(128, planes.uOut, planes.aOut);
+    dst.fill(0, planes.aOut, planes.aOut + side * side);
+    for (let j = 0; j < side; j++) {
+      let b0 = start[j];
+      let b1 = end[j];
+      if (b1 > b0) {
+        const row = this.maskRow(mask, y0 + j, k0, k1);
+        const span = this.personSpan(row, k0, k1, b0, b1, x0);
+        b0 = span[0];
+        b1 = span[1];
+        if (b1 > b0) {
+          const yo = planes.yOut + j * side;
+          const ys = (y0 + j) * this.frameWidth + x0;
+          dst.set(src.subarray(ys + b0, ys + b1), yo + b0);
+          this.alphaSpan(row, j, b0, b1, x0, dst, planes.aOut + j * side, yo);
+        }
+      }
+      this.spans[(j & 1) * 2] = b0;
+      this.spans[(j & 1) * 2 + 1] = b1;
+      if (j & 1) this.chromaRow(src, dst, j, x0, y0);
+    }
+  }
+
+  /**
+   * Alpha for bubble columns [b0, b1) of row j: runs of mask cells where the person is certain (both interpolation
+   * ends above the ramp) take the shape's alpha as it is, in one copy; only cells on the person's edge are
+   * computed per pixel, and their luma is blackened where alpha comes out 0. Same bytes as the per-pixel formula:
+   * in a certain cell the soft threshold is exactly 1, and the shape's alpha is at least 1/255 inside its span.
+   */
+  private alphaSpan(row: Float32Array, j: number, b0: number, b1: number, x0: number, out: Uint8Array, ao: number, yo: number): void {
+    const { colI0, colI1, colW, lut, full, cellEnd } = this;
+    const steps = Compositor.LUT_STEPS;
+    const shapeAlpha = this.shape.alpha;
+    const shape8 = this.shape8.alpha;
+    const srow = j * this.shape.side;
+    const last = this.maskWidth - 1;
+    const kLast = colI0[x0 + b1 - 1];
+    let i = b0;
+    for (let k = colI0[x0 + b0]; i < b1; k++) {
+      // Cell k spans mask columns k and k+1 (k alone at the last column).
+      if (row[k] > full && row[k < last ? k + 1 : k] > full) {
+        // A run of certain cells: cell k+1 is certain when column k+2 is too (k+1 already is).
+        while (k < kLast && k + 2 <= last && row[k + 2] > full) k++;
+        const end = Math.min(b1, cellEnd[k] - x0);
+        out.set(shape8.subarray(srow + i, srow + end), ao + i);
+        i = end;
+        continue;
+      }
+      const end = Math.min(b1, cellEnd[k] - x0);
+      for (; i < end; i++) {
+        const X = x0 + i;
+        const c0 = colI0[X];
+        const p = row[c0] + (row[colI1[X]] - row[c0]) * colW[X];
+        const a = shapeAlpha[srow + i] * lut[p <= 0 ? 0 : p >= 1 ? steps : (p * steps) | 0];
+        const a8 = (a * 255 + 0.5) | 0;
+        if (a8 === 0) out[yo + i] = 16;
+        else out[ao + i] = a8;
+      }
+    }
+  }
+
+  /**
+   * Chroma for luma rows j-1 and j (no ring): the source's U/V where any of the sample's four pixels is visible,
+   * neutral elsewhere. Only the union of the two rows' person spans is inspected; two alpha bytes at a time.
+   */
+  private chromaRow(yuv: Uint8Array, out: Uint8Array, j: number, x0: number, y0: number): void {
+    const planes = this.planes;
+    const cs = this.shape.side >> 1;
+    const cj = j >> 1;
+    const uo = planes.uOut + cj * cs;
+    const vo = planes.vOut + cj * cs;
+    const [p0, p1, q0, q1] = this.spans;
+    const lo = Math.min(p1 > p0 ? p0 : cs * 2, q1 > q0 ? q0 : cs * 2) >> 1;
+    const hi = (Math.max(p1 > p0 ? p1 : 0, q1 > q0 ? q1 : 0) + 1) >> 1;
+    if (hi <= lo) return;
+    const cw = this.frameWidth >> 1;
+    const cSrc = ((y0 + j) >> 1) * cw + (x0 >> 1);
+    const us = planes.uSrc + cSrc;
+    const vs = planes.vSrc + cSrc;
+    const a16 = this.alphaPairs(out);
+    const r0 = (j - 1) * cs;
+    const r1 = j * cs;
+    for (let ci = lo; ci < hi; ci++) {
+      if ((a16[r0 + ci] | a16[r1 + ci]) === 0) continue;
+      out[uo + ci] = yuv[us + ci];
+      out[vo + ci] = yuv[vs + ci];
+    }
+  }
+
+  /** The output's alpha plane seen as 16-bit pairs (one view per output buffer: the encoder reuses a few). */
+  private readonly pairViews = new WeakMap<ArrayBufferLike, Uint16Array>();
+  private alphaPairs(out: Uint8Array): Uint16Array {
+    let v = this.pairViews.get(out.buffer);
+    if (!v || v.byteOffset !== out.byteOffset + this.planes.aOut) {
+      v = new Uint16Array(out.buffer, out.byteOffset + this.planes.aOut, (this.shape.side * this.shape.side) >> 1);
+      this.pairViews.set(out.buffer, v);
+    }
+    return v;
+  }
+
+  /** `composeYuv` with a ring: every pixel inside the shape is blended with the ring colour in YUV. */
+  private composeYuvRing(yuv: Uint8Array, mask: Float32Array, x0: number, y0: number, out: Uint8Array): void {
+    const { side, alpha: shapeAlpha, ring, spanStart, spanEnd } = this.shape;
     const W = this.frameWidth;
     const H = this.frameHeight;
     const cw = W >> 1;
@@ -273,20 +406,43 @@ export class Compositor {
     }
   }
 
-  /** Writes the whole frame's person alpha (soft-thresholded, no shape) as 8-bit grey. */
+  /**
+   * Writes the whole frame's person alpha (soft-thresholded, no shape) as 8-bit grey. Runs of mask cells that are
+   * certain either way are filled at once; only cells on the person's edge are computed per pixel.
+   */
   fullMask(mask: Float32Array, out: Uint8Array): void {
     const W = this.frameWidth;
-    const lut = this.lut;
-    const steps = Compositor.LUT_STEPS;
-    const k1 = this.maskWidth - 1;
-    let o = 0;
-    for (let Y = 0; Y < this.frameHeight; Y++) {
-      const row = this.maskRow(mask, Y, 0, k1);
-      for (let X = 0; X < W; X++, o++) {
-        const c0 = this.colI0[X];
-        const p = row[c0] + (row[this.colI1[X]] - row[c0]) * this.colW[X];
-        out[o] = lut[p <= 0 ? 0 : p >= 1 ? steps : (p * steps) | 0] * 255 + 0.5;
+    const last = this.maskWidth - 1;
+    const { full, low, cellEnd } = this;
+    const dst = plainBytes(out);
+    for (let Y = 0, o = 0; Y < this.frameHeight; Y++, o += W) {
+      const row = this.maskRow(mask, Y, 0, last);
+      let X = 0;
+      for (let k = 0; X < W; k++) {
+        const hi = row[k] > full && row[k < last ? k + 1 : k] > full;
+        const none = row[k] < low && row[k < last ? k + 1 : k] < low;
+        if (hi || none) {
+          // Extend over following cells that are certain the same way (cell k+1 shares column k+1 with cell k).
+          while (k < last && (hi ? row[k + 1 < last ? k + 2 : last] > full : row[k + 1 < last ? k + 2 : last] < low)) k++;
+          const end = cellEnd[k];
+          dst.fill(hi ? 255 : 0, o + X, o + end);
+          X = end;
+          continue;
+        }
+        this.rawAlpha(row, X, cellEnd[k], dst, o);
+        X = cellEnd[k];
       }
+    }
+  }
+
+  /** Soft-thresholded alpha (no shape) of frame columns [from, to) from an interpolated mask row, as bytes at `o`. */
+  private rawAlpha(row: Float32Array, from: number, to: number, out: Uint8Array, o: number): void {
+    const { colI0, colI1, colW, lut } = this;
+    const steps = Compositor.LUT_STEPS;
+    for (let X = from; X < to; X++) {
+      const c0 = colI0[X];
+      const p = row[c0] + (row[colI1[X]] - row[c0]) * colW[X];
+      out[o + X] = lut[p <= 0 ? 0 : p >= 1 ? steps : (p * steps) | 0] * 255 + 0.5;
     }
   }
 }
@@ -298,4 +454,44 @@ export function rgbToYuv601(r: number, g: number, b: number): [number, number, n
   const v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255;
   const c = (x: number) => Math.min(255, Math.max(0, Math.round(x)));
   return [c(y), c(u), c(v)];
+}
+
+/** The same bytes as a plain Uint8Array (a Buffer is a subclass whose fill/subarray run through JS wrappers). */
+function plainBytes(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+/** Offsets of the planes in a W×H yuv420p frame (source) and a side×side yuva420p bubble (output). */
+interface YuvPlanes {
+  uSrc: number;
+  vSrc: number;
+  yOut: number;
+  uOut: number;
+  vOut: number;
+  aOut: number;
+}
+
+function yuvPlanes(W: number, H: number, side: number): YuvPlanes {
+  const uSrc = W * H;
+  const uOut = side * side;
+  const cs = side >> 1;
+  return { uSrc, vSrc: uSrc + (W >> 1) * (H >> 1), yOut: 0, uOut, vOut: uOut + cs * cs, aOut: uOut + 2 * cs * cs };
+}
+
+/** The shape's alpha rounded to bytes as the compositor rounds it, and each row's span of non-zero bytes. */
+function shapeBytes(shape: ShapeMask): { alpha: Uint8Array; start: Int32Array; end: Int32Array } {
+  const { side } = shape;
+  const alpha = new Uint8Array(side * side);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = (shape.alpha[i] * 255 + 0.5) | 0;
+  const start = new Int32Array(side);
+  const end = new Int32Array(side);
+  for (let y = 0; y < side; y++) {
+    let a = 0;
+    while (a < side && alpha[y * side + a] === 0) a++;
+    let b = side;
+    while (b > a && alpha[y * side + b - 1] === 0) b--;
+    start[y] = a;
+    end[y] = b;
+  }
+  return { alpha, start, end };
 }

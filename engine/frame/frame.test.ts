@@ -143,4 +143,64 @@ describe('compositor', () => {
     expect(Math.abs(u - red[1])).toBeLessThanOrEqual(2);
     expect(Math.abs(v - red[2])).toBeLessThanOrEqual(2);
   });
+  it('YUV twin, fast path: the same alpha as the per-pixel RGB path, luma and chroma exactly where it is visible', () => {
+    // Geometries: a mask coarser than the frame (cells of several pixels) and one finer (cells with no pixel).
+    for (const [W, H, mw, mh, S] of [[96, 64, 20, 16, 60], [30, 24, 40, 40, 24]] as const) {
+      let seed = 7;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+      // Certain person (1), certain background (0), a ramp, a hole, and noise around the soft threshold.
+      const mask = Float32Array.from({ length: mw * mh }, (_, i) => {
+        const x = i % mw;
+        const y = Math.floor(i / mw);
+        if (x > mw * 0.6) return 0;
+        if (x === Math.floor(mw * 0.3) && y > mh / 2) return 0.1;
+        if (x > mw * 0.45) return 0.2 + 0.6 * rand();
+        return x < 2 ? x / 2 : 1;
+      });
+      const yuv = Uint8Array.from({ length: (W * H * 3) / 2 }, () => 20 + Math.floor(rand() * 200));
+      const rgb = new Uint8Array(W * H * 3);
+      const c = new Compositor(W, H, mw, mh, buildShapeMask(S, 'circle', 3, 0, null));
+      for (const [x0, y0] of [[0, 0], [W - S, H - S], [(W - S) & ~3, 2]]) {
+        const out = new Uint8Array((S * S * 5) / 2).fill(77); // stale bytes from a previous frame
+        c.composeYuv(yuv, mask, x0, y0, out);
+        const rgba = new Uint8Array(S * S * 4);
+        c.compose(rgb, mask, x0, y0, rgba);
+        const alpha = out.subarray((S * S * 3) / 2);
+        let visible = 0;
+        for (let y = 0; y < S; y++) {
+          for (let x = 0; x < S; x++) {
+            const a = rgba[(y * S + x) * 4 + 3];
+            expect(alpha[y * S + x]).toBe(a);
+            expect(out[y * S + x]).toBe(a ? yuv[(y0 + y) * W + x0 + x] : 16);
+            if (a) visible++;
+          }
+        }
+        expect(visible).toBeGreaterThan(S * 2); // the case is not trivially empty
+        for (let cy = 0; cy < S / 2; cy++) {
+          for (let cx = 0; cx < S / 2; cx++) {
+            const seen = [0, 1].some((dy) => [0, 1].some((dx) => alpha[(2 * cy + dy) * S + 2 * cx + dx] > 0));
+            const src = ((y0 >> 1) + cy) * (W / 2) + (x0 >> 1) + cx;
+            expect(out[S * S + cy * (S / 2) + cx]).toBe(seen ? yuv[W * H + src] : 128);
+            expect(out[S * S + (S * S) / 4 + cy * (S / 2) + cx]).toBe(seen ? yuv[W * H + (W * H) / 4 + src] : 128);
+          }
+        }
+      }
+    }
+  });
+  it('full-frame mask: the same bytes as the per-pixel path (a rect bubble covering a square frame)', () => {
+    for (const [S, mw] of [[64, 20], [24, 40]] as const) {
+      const mask = Float32Array.from({ length: mw * mw }, (_, i) => {
+        const x = i % mw;
+        return x < mw / 3 ? 1 : x < mw / 2 ? ((i * 7919) % 101) / 100 : x === mw - 2 ? 0.3 : 0;
+      });
+      const c = new Compositor(S, S, mw, mw, buildShapeMask(S, 'rect', 1, 0, null));
+      const gray = new Uint8Array(S * S).fill(9);
+      c.fullMask(mask, gray);
+      const rgba = new Uint8Array(S * S * 4);
+      c.compose(new Uint8Array(S * S * 3), mask, 0, 0, rgba);
+      // The rect's feather touches only the outermost pixels: inside, the bubble's alpha is the person's alpha.
+      for (let y = 1; y < S - 1; y++) for (let x = 1; x < S - 1; x++) expect(gray[y * S + x]).toBe(rgba[(y * S + x) * 4 + 3]);
+      expect(gray.includes(255) && gray.includes(0)).toBe(true);
+    }
+  });
 });
