@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createTelegramApi } from '../common/telegram/api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKGROUND_RGB, BOT_TOKEN, makeTestClips, startHarness, TEST_JOB_OPTIONS, type Harness, type TestClips } from '../pipeline/test-support.js';
-import { hasSharedMedia, media, readFrames, SKIP_NO_MEDIA } from '../testing/media.js';
+import { media, needSharedMedia, readFrames } from '../testing/media.js';
 import { createBot } from './create-bot.js';
 import { CB } from './flow/callbacks.js';
 import { failureText } from '../pipeline/contract.js';
@@ -22,7 +22,7 @@ import { captureLogger } from './test-support.js';
 const en = t('en');
 const ADMIN = 5_100_900;
 
-describe.skipIf(!hasSharedMedia)('bot end to end (fake Bot API over HTTP, real worker)', () => {
+describe.skipIf(!needSharedMedia())('bot end to end (fake Bot API over HTTP, real worker)', () => {
   let h: Harness;
   let clips: TestClips;
   let polling: Polling;
@@ -207,8 +207,4 @@ describe.skipIf(!hasSharedMedia)('bot end to end (fake Bot API over HTTP, real w
     h.tg.pushCallbackQuery({ chatId, messageId: statusMsg.message_id, data: tryAgain });
     await botMessage(chatId, en.retrySendNew);
   });
-});
-
-describe.skipIf(hasSharedMedia)('bot end to end', () => {
-  it.skip(SKIP_NO_MEDIA, () => undefined);
 });

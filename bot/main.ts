@@ -1,3 +1,5 @@
+import { isFfmpegUnavailableError } from '../common/errors.js';
+import { checkFfmpegTools } from '../common/ffmpeg.js';
 import { logger } from '../common/logger.js';
 import { checkRedisDurability } from '../common/redis-durability.js';
 import { createTelegramApi } from '../common/telegram/api.js';
@@ -22,6 +24,16 @@ async function main(): Promise<void> {
   assertWebhookConfig(cfg);
   const pipelineCfg = loadPipelineConfig();
   const log = logger.child({ component: 'bot' });
+  // The bot runs ffmpeg/ffprobe for previews only: with previews on, a host without them stops here, named.
+  if (cfg.BOT_PREVIEW) {
+    try {
+      log.info(await checkFfmpegTools(), 'ffmpeg and ffprobe found');
+    } catch (e) {
+      if (!isFfmpegUnavailableError(e)) throw e;
+      log.fatal({ tool: e.tool, variable: e.variable }, `${e.message} (The bot needs them for previews only: BOT_PREVIEW=false starts it without.)`);
+      process.exit(1);
+    }
+  }
   const apiRoot = cfg.TELEGRAM_API_ROOT.replace(/\/+$/, '');
 
   const pipeline = openPipeline();

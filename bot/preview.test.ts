@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeTelegram, type FakeTelegram } from '../testing/fake-telegram.js';
-import { hasSharedMedia, media, readFrames, SKIP_NO_MEDIA } from '../testing/media.js';
+import { media, needSharedMedia, readFrames } from '../testing/media.js';
 import { DEFAULT_OPTIONS, type ChosenOptions } from './flow/options.js';
 import { composePreview } from './preview/compose-preview.js';
 import { createPreviewService } from './preview/preview-service.js';
@@ -15,7 +15,7 @@ import { captureLogger, TOKEN } from './test-support.js';
  * The preview photo: one frame composed on the CPU with the engine's pieces, placed by the pipeline's layout.
  * Checked on real footage with ground truth (hopper_static: a still speaker) over a synthetic background.
  */
-describe.skipIf(!hasSharedMedia)('preview', () => {
+describe.skipIf(!needSharedMedia())('preview', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bot-preview-'));
@@ -104,8 +104,4 @@ describe.skipIf(!hasSharedMedia)('preview', () => {
       expect(lines.join('\n')).not.toContain(TOKEN.split(':')[1]!);
     });
   });
-});
-
-describe.skipIf(hasSharedMedia)('preview', () => {
-  it.skip(SKIP_NO_MEDIA, () => undefined);
 });

@@ -37,14 +37,18 @@ export function parseEnv<S extends z.ZodObject>(area: string, schema: S, env: En
   return Object.freeze(result.data) as z.infer<S>;
 }
 
-/** A memoised loader: the first call validates `process.env`, later calls return the same frozen object. */
+/**
+ * A memoised loader: the first call validates `process.env`, later calls return the same frozen object. `schema`
+ * is the area's schema itself (its keys are the variables the area reads; `.railway/railway.ts` is checked against them).
+ */
 export function defineConfig<S extends z.ZodObject>(area: string, schema: S): {
   (): z.infer<S>;
   parse(env: Env): z.infer<S>;
+  readonly schema: S;
 } {
   let cached: z.infer<S> | undefined;
   const load = () => (cached ??= parseEnv(area, schema, process.env));
-  return Object.assign(load, { parse: (env: Env) => parseEnv(area, schema, env) });
+  return Object.assign(load, { parse: (env: Env) => parseEnv(area, schema, env), schema });
 }
 
 /** Reusable field parsers for env strings. */

@@ -48,3 +48,38 @@ export class TimeoutError extends Error {
 export function isMediaError(e: unknown): e is MediaError {
   return e instanceof Error && e.name === 'MediaError' && typeof (e as MediaError).code === 'string';
 }
+
+/** The two binaries bubblecast runs, and the variable that points at each. */
+export type FfmpegTool = 'ffmpeg' | 'ffprobe';
+export const FFMPEG_TOOL_VARIABLE: Record<FfmpegTool, 'FFMPEG_PATH' | 'FFPROBE_PATH'> = { ffmpeg: 'FFMPEG_PATH', ffprobe: 'FFPROBE_PATH' };
+
+/** How to get ffmpeg (it brings ffprobe), in the words every operator-facing message uses. */
+export const FFMPEG_INSTALL_HINT =
+  'Install ffmpeg (it includes ffprobe): `sudo apt-get install -y ffmpeg` on Debian/Ubuntu, `brew install ffmpeg` on macOS ' +
+  '(`npm run setup` checks and, as root, installs it), or point FFMPEG_PATH/FFPROBE_PATH at working binaries.';
+
+/**
+ * ffmpeg or ffprobe cannot run on this host: not installed, a wrong FFMPEG_PATH/FFPROBE_PATH, or a binary that does
+ * not work. The operator's problem, never the user's file: the pipeline reports it as `pipeline:misconfigured`
+ * (the user reads the "our side" text), logs and the CLI show this message, which names the binary, its variable
+ * and how to install it.
+ */
+export class FfmpegUnavailableError extends Error {
+  readonly variable: 'FFMPEG_PATH' | 'FFPROBE_PATH';
+  constructor(
+    readonly tool: FfmpegTool,
+    /** What was run: the variable's value, or the default name looked up on PATH. */
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    const variable = FFMPEG_TOOL_VARIABLE[tool];
+    const where = path === tool ? `\`${tool}\` looked up on PATH; ${variable} not set` : `${variable}=${path}`;
+    super(`${tool} cannot run (${where}): ${reason}. ${FFMPEG_INSTALL_HINT}`);
+    this.name = 'FfmpegUnavailableError';
+    this.variable = variable;
+  }
+}
+
+export function isFfmpegUnavailableError(e: unknown): e is FfmpegUnavailableError {
+  return e instanceof Error && e.name === 'FfmpegUnavailableError' && typeof (e as FfmpegUnavailableError).tool === 'string';
+}

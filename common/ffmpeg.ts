@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { CancelledError, MediaError, TimeoutError } from './errors.js';
+import { CancelledError, FfmpegUnavailableError, isFfmpegUnavailableError, MediaError, TimeoutError, type FfmpegTool } from './errors.js';
 import { frameTooLarge, gatedInput, isAllowedDemuxer, MAX_FRAME_PIXELS, pixelCapError, sniffStillImage, USER_MEDIA_DEMUXERS, type GateOptions } from './media-gate.js';
 import { loadRuntimeConfig } from './runtime-config.js';
 
@@ -36,6 +36,8 @@ export interface VideoStreamInfo {
   index: number;
   codec: string;
   pixFmt: string;
+  /** ffprobe's `color_space` (the Y'CbCr matrix, e.g. `bt709`), or null when the stream does not say. */
+  colorSpace: string | null;
   /** Size as displayed, i.e. after applying the rotation metadata. */
   width: number;
   height: number;
@@ -75,7 +77,7 @@ function tail(text: string, max = 2000): string {
 export function spawnTool(
   cmd: string,
   args: string[],
-  opts: RunOptions & { stdio?: SpawnOptions['stdio'] } = {},
+  opts: RunOptions & { stdio?: SpawnOptions['stdio']; tool?: FfmpegTool } = {},
 ): { child: ChildProcess; done: Promise<{ stderr: string }> } {
   const child = spawn(cmd, args, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -97,7 +99,13 @@ export function spawnTool(
       ? setTimeout(() => kill(new TimeoutError(`${cmd} ran past ${opts.timeoutMs} ms`, opts.timeoutMs!)), opts.timeoutMs)
       : null;
   const done = new Promise<{ stderr: string }>((resolve, reject) => {
-    child.on('error', (err) => reject(new FfmpegError(`${cmd} could not start: ${err.message}`, null, '')));
+    child.on('error', (err) => {
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      // Not installed, not executable, a wrong FFMPEG_PATH/FFPROBE_PATH: the host's problem, named as such.
+      const tool = opts.tool ?? toolOf(cmd);
+      reject(tool ? new FfmpegUnavailableError(tool, cmd, startFailure(err)) : new FfmpegError(`${cmd} could not start: ${err.message}`, null, ''));
+    });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
@@ -109,6 +117,70 @@ export function spawnTool(
   // Callers that only need `done` must still see its rejection; this no-op keeps Node from flagging it early.
   done.catch(() => undefined);
   return { child, done };
+}
+
+/** Which of our two binaries `cmd` is (null for anything else spawned through spawnTool). */
+function toolOf(cmd: string): FfmpegTool | null {
+  return cmd === FFMPEG ? 'ffmpeg' : cmd === FFPROBE ? 'ffprobe' : null;
+}
+
+function startFailure(err: NodeJS.ErrnoException): string {
+  const what = err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'not executable' : 'could not start';
+  return `${what} (${err.message})`;
+}
+
+export interface FfmpegVersions {
+  /** First line of `ffmpeg -version` / `ffprobe -version`, e.g. `ffmpeg version 5.1.6-0+deb12u1 Copyright …`. */
+  ffmpeg: string;
+  ffprobe: string;
+}
+
+/**
+ * Runs `<binary> -version` for ffmpeg and ffprobe and checks that each answers as itself. Entry points call it at
+ * start-up (worker, bot with previews, GPU worker, render CLI) so a host without ffmpeg stops at once with
+ * FfmpegUnavailableError — the binary, its variable and how to install it — instead of failing its first job.
+ */
+export async function checkFfmpegTools(
+  paths: { ffmpeg?: string; ffprobe?: string } = {},
+  opts: { timeoutMs?: number } = {},
+): Promise<FfmpegVersions> {
+  const one = async (tool: FfmpegTool, path: string): Promise<string> => {
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    let stdout = '';
+    try {
+      const { child, done } = spawnTool(path, ['-version'], { timeoutMs, tool });
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', (c: string) => (stdout += c));
+      await done;
+    } catch (e) {
+      if (isFfmpegUnavailableError(e)) throw e;
+      if (e instanceof TimeoutError) throw new FfmpegUnavailableError(tool, path, `\`${path} -version\` did not answer within ${timeoutMs} ms`);
+      const code = e instanceof FfmpegError ? e.exitCode : null;
+      const said = e instanceof FfmpegError ? lastLines(e.stderrTail) : (e as Error).message;
+      throw new FfmpegUnavailableError(tool, path, `\`${path} -version\` failed (exit code ${code})${said ? `: ${said}` : ''}`);
+    }
+    const first = stdout.split('\n', 1)[0]!.trim();
+    if (!first.startsWith(`${tool} version`)) {
+      throw new FfmpegUnavailableError(tool, path, `\`${path} -version\` does not answer as ${tool} (it printed ${JSON.stringify(first.slice(0, 80))})`);
+    }
+    return first;
+  };
+  const [ffmpeg, ffprobe] = await Promise.all([one('ffmpeg', paths.ffmpeg ?? FFMPEG), one('ffprobe', paths.ffprobe ?? FFPROBE)]);
+  return { ffmpeg, ffprobe };
+}
+
+let toolsChecked: Promise<FfmpegVersions> | null = null;
+/**
+ * checkFfmpegTools once per process, before the first probe: a broken binary that still starts (a wrapper that
+ * exits 1, a wrong library) would otherwise make every file look unreadable and be blamed on the user as
+ * `not_video`. A success is remembered; a failure is checked again next time (an operator may fix the host).
+ */
+function ensureFfmpegTools(): Promise<FfmpegVersions> {
+  toolsChecked ??= checkFfmpegTools().catch((e: unknown) => {
+    toolsChecked = null;
+    throw e;
+  });
+  return toolsChecked;
 }
 
 function lastLines(s: string, n = 3): string {
@@ -166,6 +238,7 @@ const STILL_DEMUXER: Record<string, string> = { png: 'png_pipe', jpeg: 'jpeg_pip
 export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: RunOptions = {}): Promise<MediaInfo> {
   const demuxers = limits.demuxers ?? USER_MEDIA_DEMUXERS;
   const maxPixels = limits.maxPixels ?? MAX_FRAME_PIXELS;
+  await ensureFfmpegTools();
   const st = await stat(path);
   if (st.size === 0) throw new MediaError('empty_file', 'The file is empty (0 bytes).');
   if (limits.maxBytes && st.size > limits.maxBytes) {
@@ -237,6 +310,7 @@ function describe(path: string, sizeBytes: number, json: ProbeJson): MediaInfo {
       index: v.index,
       codec: v.codec_name,
       pixFmt: v.pix_fmt ?? 'unknown',
+      colorSpace: v.color_space ?? null,
       codedWidth: v.width,
       codedHeight: v.height,
       width: swap ? v.height : v.width,

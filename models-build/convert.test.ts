@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +15,12 @@ import { operatorCodeOf, readTflite } from './tflite/reader.js';
 import { BuiltinOperator, builtinName, TensorType } from './tflite/schema.js';
 import { float16ToFloat32 } from './tflite/tensorData.js';
 import { createTfliteWasmRunner, type TfliteWasmRunner } from './tflite/wasmRuntime.js';
+import { needSharedMedia } from '../testing/media.js';
 import { writeTflite } from './tflite/writer.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const stillsDir = join(repoRoot, '../shared/media/stills');
-const haveStills = existsSync(stillsDir);
+const haveStills = needSharedMedia(stillsDir);
 const mediapipeDir = dirname(createRequire(import.meta.url).resolve('@mediapipe/selfie_segmentation/package.json'));
 
 const MODELS = [

@@ -1,12 +1,12 @@
 import { GrammyError, HttpError } from 'grammy';
-import { CancelledError, isMediaError } from '../common/errors.js';
+import { CancelledError, isFfmpegUnavailableError, isMediaError } from '../common/errors.js';
 import { GpuWorkerError } from '../gpu-worker/client/errors.js';
 import { isShotstackError } from '../shotstack/errors.js';
 import { isPipelineError, makeFailure, type JobFailure } from './failures.js';
 
 /**
  * Turns whatever a stage threw into a JobFailure plus the one decision the worker needs: may a later attempt
- * succeed? Bad input, a failed render, a blocked chat or wrong configuration: no. Network trouble, 5xx, 429,
+ * succeed? Bad input, a failed render, a blocked chat or wrong configuration (also a missing ffmpeg): no. Network trouble, 5xx, 429,
  * timeouts and unknown errors: yes (until the job's attempts run out).
  */
 export interface Classified {
@@ -17,6 +17,9 @@ export interface Classified {
 export function classifyError(e: unknown): Classified {
   if (isPipelineError(e)) return { failure: makeFailure(e.code, e.message), retryable: e.retryable };
   if (isMediaError(e)) return { failure: makeFailure(e.code, e.message), retryable: false };
+  // ffmpeg/ffprobe missing or broken on this host: the operator's to fix (the message says how), not the user's file,
+  // and another attempt on the same host cannot succeed. The user reads the "our side" text.
+  if (isFfmpegUnavailableError(e)) return { failure: makeFailure('misconfigured', e.message), retryable: false };
   if (e instanceof CancelledError || (e as Error | undefined)?.name === 'CancelledError') {
     return { failure: makeFailure('cancelled', (e as Error).message), retryable: false };
   }

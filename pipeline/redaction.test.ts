@@ -9,7 +9,7 @@ import { createShotstackClient } from '../shotstack/client.js';
 import { DEFAULT_READINGS } from '../shotstack/readings.js';
 import { startLocalShotstack, type LocalShotstack } from '../shotstack/local/server.js';
 import { startFakeTelegram, type FakeTelegram, type RegisteredFile } from '../testing/fake-telegram.js';
-import { hasSharedMedia, SKIP_NO_MEDIA } from '../testing/media.js';
+import { needSharedMedia } from '../testing/media.js';
 import type { TelegramInputRef } from './contract.js';
 import { makeTestClips, startHarness, telegramTestDeps, type Harness, type TestClips } from './test-support.js';
 
@@ -24,7 +24,7 @@ const GPU_TOKEN = 'gpu-WORKERTOKEN-6c1f0e2d9b8a7f6e5d4c';
 const GATEWAY_KEY = 'rp-GATEWAYKEY-0a9b8c7d6e5f4a3b2c1d';
 const SHOTSTACK_KEY = 'ss-APIKEY-Q4w8E2r6T0y3U7i1O5p9';
 
-describe.skipIf(!hasSharedMedia)('secrets never reach the logs of a full job', () => {
+describe.skipIf(!needSharedMedia())('secrets never reach the logs of a full job', () => {
   let h: Harness;
   let clips: TestClips;
   let tg: FakeTelegram;
@@ -182,8 +182,4 @@ describe.skipIf(!hasSharedMedia)('secrets never reach the logs of a full job', (
     // Every line is still JSON after scrubbing.
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
   });
-});
-
-describe.skipIf(hasSharedMedia)('secrets never reach the logs of a full job', () => {
-  it.skip(SKIP_NO_MEDIA, () => undefined);
 });

@@ -9,7 +9,7 @@ import { DEFAULT_RATE_LIMITS, startFakeTelegram, type FakeTelegram, type FakeTel
 import { createCallbackQueries } from './fake-telegram/callback-queries.js';
 import { CALLBACK_QUERY_TTL_MS } from './fake-telegram/limits.js';
 import { createRateLimiter } from './fake-telegram/rate-limit.js';
-import { hasSharedMedia, media } from './media.js';
+import { media, needSharedMedia } from './media.js';
 
 const TOKEN = '123456:TEST-token-for-the-fake';
 
@@ -145,7 +145,7 @@ describe('fake Telegram Bot API (through grammY over HTTP)', () => {
     await expect(api.getFile('nope')).rejects.toMatchObject({ description: 'Bad Request: invalid file_id' });
   });
 
-  it.skipIf(!hasSharedMedia)('receives multipart uploads (video, video note, document) and reuses file ids', async () => {
+  it.skipIf(!needSharedMedia())('receives multipart uploads (video, video note, document) and reuses file ids', async () => {
     const clip = media('tiny_64x64.mp4');
     const sent = await api.sendVideo(99, new InputFile(clip), { caption: 'here', supports_streaming: true, reply_parameters: { message_id: 12345, allow_sending_without_reply: true } });
     expect(sent.video).toMatchObject({ width: 64, height: 64, duration: 2, mime_type: 'video/mp4' });

@@ -12,7 +12,7 @@ import { parseOverlayOptions, renderOverlay } from '../engine/index.js';
 import { AUTH, jobFolders, startTestServer } from '../gpu-worker/server/test-support.js';
 import { failureText } from '../pipeline/messages.js';
 import { makeHostileSet, makeLyingDurationMkv, type HostileSet } from './hostile-media.js';
-import { hasSharedMedia, media, repoRoot, SKIP_NO_MEDIA } from './media.js';
+import { media, needSharedMedia, repoRoot } from './media.js';
 
 /**
  * What an attacker sends, tried where user bytes first meet ffmpeg: the probe every stage uses, the engine (head
@@ -36,7 +36,7 @@ async function refusal(run: () => Promise<unknown>): Promise<{ code: string; ms:
   return { code: err.code, ms };
 }
 
-describe.skipIf(!hasSharedMedia)('hostile uploads', () => {
+describe.skipIf(!needSharedMedia())('hostile uploads', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bubblecast-hostile-'));
     set = await makeHostileSet(dir, { longerThanSec: MAX_DURATION_SEC });
@@ -168,4 +168,3 @@ function runRenderCli(args: string[]): Promise<{ code: number | null; output: st
   });
 }
 
-if (!hasSharedMedia) console.warn(SKIP_NO_MEDIA);

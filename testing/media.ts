@@ -7,8 +7,36 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const sharedDir = resolve(repoRoot, '..', 'shared');
 export const mediaDir = join(sharedDir, 'media');
-export const hasSharedMedia = existsSync(join(mediaDir, 'hopper_mall_720x1280.mp4'));
+/** A file every media test needs; its absence means the whole folder is missing. */
+const MEDIA_MARKER = join(mediaDir, 'hopper_mall_720x1280.mp4');
+export const hasSharedMedia = existsSync(MEDIA_MARKER);
 export const SKIP_NO_MEDIA = '../shared/media is absent: media tests skipped';
+
+/** CI runs say so with CI=true (`.ci/run` exports it; so do the common CI services). */
+function inCi(): boolean {
+  return ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
+}
+
+const warned = new Set<string>();
+
+/**
+ * The one gate for tests that need the shared media (../shared beside the repository): use it as
+ * `describe.skipIf(!needSharedMedia())(…)` (or `it.skipIf`). True when `path` (default: the media folder's marker
+ * file) exists. When it does not:
+ * - locally it warns once, naming the path, and returns false: those tests skip, saying why;
+ * - in CI (CI=true) it throws: the test file fails with the reason, instead of the run passing with the media
+ *   tests quietly skipped.
+ */
+export function needSharedMedia(path: string = MEDIA_MARKER): boolean {
+  if (existsSync(path)) return true;
+  const reason = `${path} is missing: the test media live in ../shared beside the repository (see ../shared/README.md)`;
+  if (inCi()) throw new Error(`${reason}. CI=true: a missing ../shared fails the run instead of skipping the media tests`);
+  if (!warned.has(path)) {
+    warned.add(path);
+    console.warn(`${reason}; the tests that need it are skipped (${SKIP_NO_MEDIA})`);
+  }
+  return false;
+}
 
 export function media(name: string): string {
   return join(mediaDir, name);

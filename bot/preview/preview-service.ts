@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMediaError, type MediaErrorCode } from '../../common/errors.js';
+import { isFfmpegUnavailableError, isMediaError, type MediaErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { OutputKind, TelegramInputRef } from '../../pipeline/contract.js';
 import { downloadTelegramInput, type TelegramInputOptions } from '../../pipeline/stages/telegram-input.js';
@@ -84,7 +84,10 @@ export function createPreviewService(o: PreviewServiceOptions): PreviewService {
         return { ok: true, path: r.path, ms: r.ms };
       } catch (e) {
         const err = e as Error;
-        o.log.warn({ key: job.key, err: err.message }, 'preview failed');
+        // ffmpeg/ffprobe gone on this host: the operator's to fix (the message says how); the user is told the
+        // preview failed and can still confirm.
+        if (isFfmpegUnavailableError(e)) o.log.error({ key: job.key, tool: e.tool, variable: e.variable }, err.message);
+        else o.log.warn({ key: job.key, err: err.message }, 'preview failed');
         if (isMediaError(e) && e.code === 'no_person') return { ok: false, reason: 'no_person', detail: err.message };
         // A refused file (a photo, a playlist, 8K…) is told in the same words the worker would use.
         if (isMediaError(e)) return { ok: false, reason: 'failed', detail: err.message.slice(0, 300), mediaCode: e.code };

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, MediaError } from '../../common/errors.js';
-import { hasSharedMedia, media, probeStreams, SKIP_NO_MEDIA } from '../../testing/media.js';
+import { media, needSharedMedia, probeStreams } from '../../testing/media.js';
 import { parseOverlayOptions, renderOverlay } from '../../engine/index.js';
 import type { HealthBody, JobStatusBody, ResultFileInfo } from '../server/api.js';
 import type { GpuWorkerServer } from '../server/server.js';
@@ -99,7 +99,7 @@ describe('client against a worker that keeps losing the job', () => {
   });
   afterAll(() => new Promise<void>((r) => stub.close(() => r())));
 
-  it.skipIf(!hasSharedMedia)('resubmits once after a 404 poll, then gives up as unavailable/job_lost', async () => {
+  it.skipIf(!needSharedMedia())('resubmits once after a 404 poll, then gives up as unavailable/job_lost', async () => {
     const parent = await tempParent('bubblecast-gpu-worker-client-stub-');
     const client = createGpuWorkerClient({ url: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`, token: TOKEN });
     const err = await rejection(client.process(TINY, SMALL, { outDir: parent }));
@@ -282,9 +282,7 @@ describe('result downloads stay on the worker and within size', () => {
   });
 });
 
-if (!hasSharedMedia) console.warn(SKIP_NO_MEDIA);
-
-describe.skipIf(!hasSharedMedia)('client against the real worker (CPU)', () => {
+describe.skipIf(!needSharedMedia())('client against the real worker (CPU)', () => {
   let parent: string;
   let srv: GpuWorkerServer;
   let outRoot: string;

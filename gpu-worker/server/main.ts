@@ -4,6 +4,8 @@
  * the variable's name. SIGTERM/SIGINT drain gracefully; a second signal exits at once.
  */
 import { ConfigError } from '../../common/config.js';
+import { isFfmpegUnavailableError } from '../../common/errors.js';
+import { checkFfmpegTools } from '../../common/ffmpeg.js';
 import { logger } from '../../common/logger.js';
 import { gpuWorkerConfig } from './config.js';
 import { startGpuWorkerServer } from './server.js';
@@ -17,6 +19,15 @@ try {
     process.exit(1);
   }
   throw e;
+}
+
+// Every job decodes and encodes with ffmpeg: without working ffmpeg/ffprobe the service stops here, named.
+try {
+  logger.info(await checkFfmpegTools(), 'ffmpeg and ffprobe found');
+} catch (e) {
+  if (!isFfmpegUnavailableError(e)) throw e;
+  logger.fatal({ tool: e.tool, variable: e.variable }, e.message);
+  process.exit(1);
 }
 
 const worker = await startGpuWorkerServer({

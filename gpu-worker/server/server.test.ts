@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasSharedMedia, media, SKIP_NO_MEDIA } from '../../testing/media.js';
+import { media, needSharedMedia } from '../../testing/media.js';
 import type { ErrorBody, HealthBody, JobStatusBody, SubmitAccepted } from './api.js';
 import type { GpuWorkerServer } from './server.js';
 import {
@@ -29,8 +29,6 @@ const TINY = media('tiny_64x64.mp4');
 /** 10 s of 720×1280: long enough to still be running while a test looks at it. */
 const LONG = media('hopper_mall_720x1280.mp4');
 const SMALL = { size: 128, formats: ['webm'] };
-
-if (!hasSharedMedia) console.warn(SKIP_NO_MEDIA);
 
 /**
  * Uploads `body` the way a slow client does: small pieces, each flushed before the next, so the worker's disk
@@ -86,7 +84,7 @@ async function connectionCounter(handler: Parameters<typeof createHttpServer>[1]
   };
 }
 
-describe.skipIf(!hasSharedMedia)('GPU worker HTTP API (real engine, CPU)', () => {
+describe.skipIf(!needSharedMedia())('GPU worker HTTP API (real engine, CPU)', () => {
   let parent: string;
   let srv: GpuWorkerServer;
   const extra: GpuWorkerServer[] = [];

@@ -4,6 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { ConfigError } from '../../common/config.js';
+import { isFfmpegUnavailableError } from '../../common/errors.js';
+import { checkFfmpegTools } from '../../common/ffmpeg.js';
 import { logger } from '../../common/logger.js';
 import type { CalibrationStatus } from '../../shotstack/calibration/index.js';
 import { loadShotstackConfig } from '../../shotstack/config.js';
@@ -100,6 +102,14 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
 
+  // Before any work: without working ffmpeg/ffprobe the command stops with the binary named and how to get it.
+  try {
+    await checkFfmpegTools();
+  } catch (e) {
+    if (!isFfmpegUnavailableError(e)) throw e;
+    return reportFailure(e);
+  }
+
   const outPath = resolve(str('out')!);
   const workDir = await mkdtemp(join(tmpdir(), 'bubblecast-render-'));
   const log = logger.child({ component: 'render-cli' });
@@ -154,14 +164,19 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     bar.done();
-    const { failure } = classifyError(e);
-    process.stderr.write(`failed: ${failure.category}:${failure.code}: ${failure.message}\n`);
-    return 1;
+    return reportFailure(e);
   } finally {
     await renderer?.close().catch(() => undefined);
     if (!values['keep-work']) await rm(workDir, { recursive: true, force: true });
     else process.stderr.write(`work files kept in ${workDir}\n`);
   }
+}
+
+/** `failed: <category>:<code>: <detail>` on stderr, the job's failure as the worker would record it; exit code 1. */
+function reportFailure(e: unknown): number {
+  const { failure } = classifyError(e);
+  process.stderr.write(`failed: ${failure.category}:${failure.code}: ${failure.message}\n`);
+  return 1;
 }
 
 function printSummary(r: JobResult, renderer: { isLocal: boolean; readings: CalibrationStatus | null } | null): void {

@@ -13,7 +13,7 @@ import type { BotDeps } from '../../bot/deps.js';
 import { t } from '../../bot/i18n/index.js';
 import { createStatusNotifier } from '../../bot/progress/status-notifier.js';
 import { BotStore } from '../../bot/store.js';
-import { hasSharedMedia, repoRoot, SKIP_NO_MEDIA } from '../../testing/media.js';
+import { needSharedMedia, repoRoot } from '../../testing/media.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../../testing/throwaway-redis.js';
 import { pipelineKeys } from '../keys.js';
 import { resendButtonText, uncertainDeliveryText } from '../messages.js';
@@ -46,7 +46,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
   }
 }
 
-describe.skipIf(!hasSharedMedia)('delivery at most once, end to end', () => {
+describe.skipIf(!needSharedMedia())('delivery at most once, end to end', () => {
   let server: ThrowawayRedis;
   let h: Harness;
   let clips: TestClips;
@@ -241,8 +241,4 @@ describe.skipIf(!hasSharedMedia)('delivery at most once, end to end', () => {
       await h.stopWorker();
     }
   });
-});
-
-describe.skipIf(hasSharedMedia)('delivery at most once, end to end', () => {
-  it.skip(SKIP_NO_MEDIA, () => undefined);
 });

@@ -4,6 +4,8 @@
  * it gracefully (running jobs get PIPELINE_SHUTDOWN_GRACE_MS, then go back to the queue); a second signal exits.
  */
 import { ConfigError } from '../../common/config.js';
+import { isFfmpegUnavailableError } from '../../common/errors.js';
+import { checkFfmpegTools } from '../../common/ffmpeg.js';
 import { logger } from '../../common/logger.js';
 import { checkRedisDurability, RedisDurabilityError } from '../../common/redis-durability.js';
 import { createTelegramApi } from '../../common/telegram/api.js';
@@ -25,6 +27,16 @@ try {
     process.exit(1);
   }
   throw e;
+}
+
+// Every job runs ffmpeg and ffprobe: a host without working ones stops here, naming the binary, FFMPEG_PATH /
+// FFPROBE_PATH and how to install it, instead of failing its first job.
+try {
+  log.info(await checkFfmpegTools(), 'ffmpeg and ffprobe found');
+} catch (e) {
+  if (!isFfmpegUnavailableError(e)) throw e;
+  log.fatal({ tool: e.tool, variable: e.variable }, e.message);
+  process.exit(1);
 }
 
 // Before any job is taken: a Redis that can lose jobs and delivery markers is named (REDIS_DURABILITY).

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CalibrationPendingError, type CalibrationStatus, type ReadingsSource } from '../../shotstack/calibration/index.js';
 import { DEFAULT_READINGS, type RendererReadings } from '../../shotstack/readings.js';
-import { hasSharedMedia, SKIP_NO_MEDIA } from '../../testing/media.js';
+import { needSharedMedia } from '../../testing/media.js';
 import { failureText } from '../messages.js';
 import { bubbleLayout } from '../stages/layout.js';
 import { checkBubble, makeTestClips, startHarness, TEST_SETTINGS, type Harness, type TestClips } from '../test-support.js';
@@ -32,7 +32,7 @@ function calibrationGate(pendingAsks: number, onPending: () => void = () => unde
   return { source, asked: () => asked };
 }
 
-describe.skipIf(!hasSharedMedia)('a job under renderer readings that differ from the defaults', () => {
+describe.skipIf(!needSharedMedia())('a job under renderer readings that differ from the defaults', () => {
   let h: Harness;
   let clips: TestClips;
 
@@ -92,8 +92,4 @@ describe.skipIf(!hasSharedMedia)('a job under renderer readings that differ from
     const texts = h.tg.callsOf('sendMessage').filter((c) => c.params.chat_id === job.data.chatId).map((c) => c.params.text);
     expect(texts).toEqual([failureText('renderer_calibrating', 'en')]);
   }, 150_000);
-});
-
-describe.skipIf(hasSharedMedia)('readings pipeline tests', () => {
-  it.skip(SKIP_NO_MEDIA, () => undefined);
 });

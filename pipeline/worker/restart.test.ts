@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hasSharedMedia, repoRoot } from '../../testing/media.js';
+import { needSharedMedia, repoRoot } from '../../testing/media.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { DEFAULT_READINGS, formatReadings } from '../../shotstack/readings.js';
@@ -19,7 +19,7 @@ import { BOT_TOKEN, makeTestClips, REDIS_URL, startHarness, type Harness, type T
  * SIGTERM hands the running job back to the queue without using one of its attempts; a job whose worker dies more
  * often than PIPELINE_MAX_STALLED_COUNT allows fails with one clear message.
  */
-describe.skipIf(!hasSharedMedia)('worker process restarts', () => {
+describe.skipIf(!needSharedMedia())('worker process restarts', () => {
   let h: Harness;
   let clips: TestClips;
   const children: ChildProcess[] = [];

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGpuWorkerServer, type GpuWorkerServer } from '../../gpu-worker/server/server.js';
 import { bubblePlacement } from '../../shotstack/timeline.js';
-import { hasSharedMedia, media, SKIP_NO_MEDIA } from '../../testing/media.js';
+import { media, needSharedMedia } from '../../testing/media.js';
 import { getQueueOverview, getStats, listFailed, readPipelineHealth, retryJob, setMode } from '../admin.js';
 import { cancelJob, parseFailure, parseProgress, type JobData, type JobProgress } from '../contract.js';
 import { failureText, resultCaption } from '../messages.js';
@@ -28,7 +28,7 @@ import {
  */
 const GPU_TOKEN = 'gpu-test-token-0123456789';
 
-describe.skipIf(!hasSharedMedia)('pipeline worker end to end', () => {
+describe.skipIf(!needSharedMedia())('pipeline worker end to end', () => {
   let h: Harness;
   let clips: TestClips;
 
@@ -347,8 +347,4 @@ describe.skipIf(!hasSharedMedia)('pipeline worker end to end', () => {
       await h.stopWorker();
     }
   });
-});
-
-describe.skipIf(hasSharedMedia)('pipeline worker end to end', () => {
-  it.skip(SKIP_NO_MEDIA, () => undefined);
 });
