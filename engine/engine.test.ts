@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, MediaError } from '../common/errors.js';
-import { hasSharedMedia, media, probeStreams, readFrames, scoreIou, SKIP_NO_MEDIA } from '../testing/media.js';
+import { media, needSharedMedia, probeStreams, readFrames, scoreIou } from '../testing/media.js';
 import { parseOverlayOptions, renderOverlay, warmup, type OverlayOptionsInput } from './index.js';
 
 /**
@@ -21,7 +21,7 @@ async function outDir(): Promise<string> {
 const run = async (input: string, opts: OverlayOptionsInput, dir?: string) =>
   renderOverlay(input, dir ?? (await outDir()), parseOverlayOptions(opts));
 
-describe.skipIf(!hasSharedMedia)('frame engine on real media', () => {
+describe.skipIf(!needSharedMedia())('frame engine on real media', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'bubblecast-engine-test-'));
     await warmup(['fast']);
@@ -93,6 +93,19 @@ describe.skipIf(!hasSharedMedia)('frame engine on real media', () => {
     const matte = await readFrames(res.files['matte.mp4']!, { pixFmt: 'gray', from: 90, count: 1 });
     expect(matte[2 * S + 2]).toBeLessThan(20);
     expect(matte[Math.round(S * 0.4) * S + S / 2]).toBeGreaterThan(235);
+    // The MOV (an RGB codec, converted from the same YUV bubble inside the encoder) shows the WebM's pixels.
+    const mov = await readFrames(res.files['overlay.mov']!, { pixFmt: 'rgba', from: 90, count: 1 });
+    let opaque = 0;
+    let close = 0;
+    for (let i = 0; i < S * S; i++) {
+      expect(Math.abs(mov[i * 4 + 3] - rgba[i * 4 + 3])).toBeLessThanOrEqual(24); // VP9's alpha is lossy
+      if (mov[i * 4 + 3] < 250 || rgba[i * 4 + 3] < 250) continue;
+      opaque++;
+      const d = Math.max(...[0, 1, 2].map((c) => Math.abs(mov[i * 4 + c] - rgba[i * 4 + c])));
+      if (d <= 24) close++;
+    }
+    expect(opaque).toBeGreaterThan(S * S * 0.2);
+    expect(close / opaque).toBeGreaterThan(0.97);
   });
 
   it('YUV path (webm + luma): real alpha in the WebM, colour black where the matte is black', async () => {
@@ -174,7 +187,7 @@ describe.skipIf(!hasSharedMedia)('frame engine on real media', () => {
   });
 });
 
-describe.skipIf(!hasSharedMedia || process.env.SKIP_QUALITY_ENGINE === '1')('quality engine (ISNet) on CPU', () => {
+describe.skipIf(!needSharedMedia() || process.env.SKIP_QUALITY_ENGINE === '1')('quality engine (ISNet) on CPU', () => {
   it('runs end to end on a short clip', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bubblecast-isnet-'));
     try {

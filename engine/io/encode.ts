@@ -27,8 +27,11 @@ export interface EncodePlan {
   inputPixFmt?: 'rgba' | 'yuva420p';
 }
 
-/** Formats the encoder can take straight from yuva420p frames without any RGB conversion. */
-export const YUV_FORMATS: readonly OutputFormat[] = ['webm', 'luma'];
+/**
+ * Formats the encoder can take from yuva420p frames: all of them. webm and luma stay in YUV end to end; mov (an RGB
+ * codec) and note (overlaid on a colour) convert only the bubble, inside the encoder, never the full frame.
+ */
+export const YUV_FORMATS: readonly OutputFormat[] = ['webm', 'luma', 'mov', 'note'];
 
 const X264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-threads', '2'];
 const MP4 = ['-movflags', '+faststart'];
