@@ -3,9 +3,14 @@ import { MODELS } from './models/registry.js';
 import { getModel, gpuName, peekModel } from './session.js';
 import type { EngineName } from './types.js';
 
-/** Loads the models behind the given engines so the first job does not pay for it. */
+const PERSON_MODELS = [MODELS.selfie_general, MODELS.selfie_landscape];
+
+/**
+ * Loads the models behind the given engines so the first job does not pay for it. The quality engine runs the person
+ * models too (their map bounds ISNet's, see engine/frame/fuse.ts), so warming it loads both kinds.
+ */
 export async function warmup(engines: EngineName[]): Promise<void> {
-  const specs = new Set(engines.flatMap((e) => (e === 'fast' ? [MODELS.selfie_general, MODELS.selfie_landscape] : [MODELS.isnet_medium])));
+  const specs = new Set(engines.flatMap((e) => (e === 'fast' ? PERSON_MODELS : [MODELS.isnet_medium, ...PERSON_MODELS])));
   await Promise.all([...specs].map((s) => getModel(s)));
 }
 

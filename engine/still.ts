@@ -2,8 +2,9 @@ import { MediaError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { Compositor } from './frame/compose.js';
 import { CenterTracker, measurePerson, PERSON_MIN_COVERAGE } from './frame/person.js';
+import { PriorFusion } from './frame/fuse.js';
 import { Preprocessor } from './frame/preprocess.js';
-import { selectModel } from './models/registry.js';
+import { selectModel, selectPriorModel, type ModelSpec } from './models/registry.js';
 import { parseOverlayOptions } from './options.js';
 import { bubbleShape, evenFloor } from './render/plan.js';
 import { getModel, infer } from './session.js';
@@ -51,9 +52,9 @@ export async function renderStill(frame: StillFrame, options: StillOptions, log?
     border: options.border ?? defaults.border,
   };
   const { rgb, width: W, height: H } = frame;
-  const spec = selectModel(options.engine ?? 'fast', W, H);
-  const model = await getModel(spec, log);
-  const prob = await infer(model, new Preprocessor(W, H, spec).run(rgb));
+  const engine = options.engine ?? 'fast';
+  const spec = selectModel(engine, W, H);
+  const prob = await stillMap(rgb, W, H, spec, selectPriorModel(engine, W, H), log);
   const stats = measurePerson(prob, spec.width, spec.height);
   if (stats.coverage < PERSON_MIN_COVERAGE) throw new MediaError('no_person', 'No person in the preview frame.');
 
@@ -62,4 +63,12 @@ export async function renderStill(frame: StillFrame, options: StillOptions, log?
   const rgba = new Uint8Array(side * side * 4);
   new Compositor(W, H, spec.width, spec.height, bubbleShape(side, options.size, look)).compose(rgb, prob, crop.x, crop.y, rgba);
   return { rgba, side, personCoverage: stats.coverage };
+}
+
+/** The frame's map on `spec`'s grid, bounded by the person model's when the engine has a prior (as in a render). */
+async function stillMap(rgb: Buffer, W: number, H: number, spec: ModelSpec, prior: ModelSpec | null, log?: Logger): Promise<Float32Array> {
+  const run = async (s: ModelSpec) => infer(await getModel(s, log), new Preprocessor(W, H, s).run(rgb));
+  if (!prior) return run(spec);
+  const [prob, person] = await Promise.all([run(spec), run(prior)]);
+  return new PriorFusion(spec.width, spec.height, prior.width, prior.height).fuse(prob, person);
 }

@@ -6,7 +6,10 @@ import type { Logger } from '../common/logger.js';
  * (engine/index.ts) with these types.
  */
 
-/** `fast` = MediaPipe Selfie Segmentation (real time on CPU); `quality` = ISNet (GPU-class). */
+/**
+ * `fast` = MediaPipe Selfie Segmentation (real time on CPU); `quality` = ISNet (GPU-class) bounded by the selfie
+ * model's person map: ISNet's detail at the person's edge, the person model's decision far from it.
+ */
 export type EngineName = 'fast' | 'quality';
 export type ShapeName = 'circle' | 'rounded' | 'rect';
 

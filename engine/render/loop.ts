@@ -36,6 +36,8 @@ interface InFlight {
   /** The work-size frame: RGB24, or planar yuv420p on the YUV path. */
   frame: Buffer;
   prob: Promise<Float32Array>;
+  /** The person model's map when it bounds the main model's (quality engine), else null. */
+  prior: Promise<Float32Array> | null;
   inferStarted: number;
   inferEnded: number;
 }
@@ -87,19 +89,26 @@ export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
 function startFrame({ stages, clock }: LoopContext, decoded: DecodedFrame, slot: number): InFlight {
   clock.reset();
   const input = stages.pres[slot]!.run(decoded.model);
+  const priorInput = stages.prior?.pres[slot]!.run(decoded.model);
   const t1 = clock.lap('preprocessMs');
-  const f: InFlight = { frame: decoded.frame, prob: infer(stages.model, input), inferStarted: t1, inferEnded: t1 };
+  const prior = stages.prior && priorInput ? stages.prior.model.then((m) => infer(m, priorInput)) : null;
+  const f: InFlight = { frame: decoded.frame, prob: infer(stages.model, input), prior, inferStarted: t1, inferEnded: t1 };
   // Measured on the inference itself, not on the wait for it (most of which the overlap hides).
-  f.prob.then(() => (f.inferEnded = performance.now()), () => undefined);
+  Promise.all([f.prob, prior]).then(() => (f.inferEnded = performance.now()), () => undefined);
   return f;
+}
+
+/** The frame's map on the main model's grid: the main model's, bounded by the person model's when there is one. */
+function frameMap(stages: FrameStages, prob: Float32Array, prior: Float32Array | null): Float32Array {
+  return prior && stages.prior ? stages.prior.fusion.fuse(prob, prior) : prob;
 }
 
 async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts): Promise<void> {
   const { stages, io, clock, plan } = ctx;
-  const prob = await f.prob;
+  const [prob, prior] = await Promise.all([f.prob, f.prior]);
   clock.add('inferMs', f.inferEnded - f.inferStarted);
   clock.reset();
-  const mask = stages.smoother.update(prob);
+  const mask = stages.smoother.update(frameMap(stages, prob, prior));
   const stats = measurePerson(mask, plan.spec.width, plan.spec.height);
   if (stats.coverage >= PERSON_MIN_COVERAGE) counts.personFrames++;
   const crop = stages.tracker.next(stats);

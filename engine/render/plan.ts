@@ -4,7 +4,7 @@ import { MediaError } from '../../common/errors.js';
 import { MIN_DURATION_SEC } from '../../common/media-gate.js';
 import { buildShapeMask, type ShapeMask } from '../frame/shape.js';
 import { workSize } from '../io/decode.js';
-import { selectModel, type ModelSpec } from '../models/registry.js';
+import { selectModel, selectPriorModel, type ModelSpec } from '../models/registry.js';
 import { OUTPUT_FILES, type OutputFormat, type OverlayOptions } from '../types.js';
 
 /** Inputs smaller than this on their shorter side carry too little of a person to cut out. */
@@ -31,6 +31,8 @@ export interface RenderPlan {
   expectedFrames: number;
   maxFrames: number;
   spec: ModelSpec;
+  /** The person model whose map bounds `spec`'s (quality engine), or null. The mask stays on `spec`'s grid. */
+  prior: ModelSpec | null;
   /** Side of the square crop in work pixels, and of the bubble in output pixels. */
   cropSide: number;
   size: number;
@@ -71,6 +73,7 @@ export async function planRender(
     expectedFrames: Math.max(1, Math.round(info.durationSec * fps)),
     maxFrames: frameBudget(info.durationSec, options.maxDurationSec, fps),
     spec: selectModel(options.engine, width, height),
+    prior: selectPriorModel(options.engine, width, height),
     cropSide,
     size: Math.min(options.size, cropSide),
     audioFrom: options.keepAudio && info.audio ? inputPath : null,

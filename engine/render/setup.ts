@@ -1,11 +1,15 @@
 import { join } from 'node:path';
+import type { Logger } from '../../common/logger.js';
 import { Compositor } from '../frame/compose.js';
+import { PriorFusion } from '../frame/fuse.js';
 import { CenterTracker } from '../frame/person.js';
 import { ModelSizePreprocessor, Preprocessor } from '../frame/preprocess.js';
+import { DownscaledPreprocessor } from '../frame/prior-input.js';
 import { MaskSmoother } from '../frame/smoothing.js';
 import { startDecoder, startYuvDecoder } from '../io/decode.js';
 import { buildEncoderArgs, buildMaskEncoderArgs, Encoder, YUV_FORMATS } from '../io/encode.js';
-import type { LoadedModel } from '../session.js';
+import type { ModelSpec } from '../models/registry.js';
+import { getModel, type LoadedModel } from '../session.js';
 import type { OverlayOptions } from '../types.js';
 import { bubbleShape, type RenderPlan } from './plan.js';
 
@@ -14,6 +18,8 @@ export interface FrameStages {
   model: LoadedModel;
   /** Two input tensors: frame N+1 is preprocessed while frame N's tensor may still be inside ORT. */
   pres: [FramePreprocessor, FramePreprocessor];
+  /** The person model that bounds `model`'s map (quality engine), or null. */
+  prior: PriorStage | null;
   /** Frames are planar yuv420p and the bubble is written as yuva420p (see `usesYuvPath`). */
   yuv: boolean;
   smoother: MaskSmoother;
@@ -35,7 +41,15 @@ export function usesYuvPath(plan: RenderPlan): boolean {
   return plan.bubbleFormats.every((f) => YUV_FORMATS.includes(f));
 }
 
-export function createStages(plan: RenderPlan, options: OverlayOptions, model: LoadedModel): FrameStages {
+/** The prior's own model (loading starts with the render; the first frame waits for it), inputs and fusion. */
+export interface PriorStage {
+  model: Promise<LoadedModel>;
+  pres: [FramePreprocessor, FramePreprocessor];
+  /** Its map and the main model's → one map on the main model's grid (what compositor and tracker read). */
+  fusion: PriorFusion;
+}
+
+export function createStages(plan: RenderPlan, options: OverlayOptions, model: LoadedModel, log?: Logger): FrameStages {
   const { width: W, height: H, spec, cropSide } = plan;
   const shape = bubbleShape(cropSide, plan.size, options);
   const yuv = usesYuvPath(plan);
@@ -44,10 +58,25 @@ export function createStages(plan: RenderPlan, options: OverlayOptions, model: L
     pres: yuv
       ? [new ModelSizePreprocessor(spec), new ModelSizePreprocessor(spec)]
       : [new Preprocessor(W, H, spec), new Preprocessor(W, H, spec)],
+    prior: plan.prior ? createPriorStage(plan, plan.prior, yuv, log) : null,
     yuv,
     smoother: new MaskSmoother(options.smoothing),
     compositor: new Compositor(W, H, spec.width, spec.height, shape),
     tracker: new CenterTracker(W, H, cropSide, options.center === 'auto' ? null : options.center),
+  };
+}
+
+/**
+ * On the YUV path the prior's input comes from the one model-size RGB copy the decoder gives (the main model's), on
+ * the RGB path from the full frame, like the main model's.
+ */
+function createPriorStage(plan: RenderPlan, prior: ModelSpec, yuv: boolean, log?: Logger): PriorStage {
+  const { width: W, height: H, spec } = plan;
+  const pre = (): FramePreprocessor => (yuv ? new DownscaledPreprocessor(spec, prior) : new Preprocessor(W, H, prior));
+  return {
+    model: getModel(prior, log),
+    pres: [pre(), pre()],
+    fusion: new PriorFusion(spec.width, spec.height, prior.width, prior.height),
   };
 }
 
