@@ -41,7 +41,7 @@ const status = await engineStatus();
 async function bare(format: 'webm' | 'luma', dir: string): Promise<Cost> {
   const encodeArgs = buildEncoderArgs({
     cropSide: side, size, fps, formats: [format], outDir: dir, audioFrom: null,
-    noteBackground: '#000000', noteMaxSide: 640, noteMaxSec: 60, inputPixFmt: 'yuva420p',
+    noteBackground: '#000000', noteMaxSide: 640, noteMaxSec: 60,
   });
   // Replace the raw stdin input with the decoded, cropped file: same filters and encoders downstream.
   const fc = encodeArgs.indexOf('-filter_complex');

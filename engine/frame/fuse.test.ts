@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { AreaDownscaler } from './downscale.js';
 import { clampToPrior, PriorFusion, rankFilter, upsampleTables } from './fuse.js';
 
 /** A w×h float plane: 1 inside [x0,x1)×[y0,y1), 0 outside. */
@@ -61,28 +60,5 @@ describe('fusion of a detailed map with a person prior', () => {
   it('refuses maps of the wrong size', () => {
     const f = new PriorFusion(D, D, P, P);
     expect(() => f.fuse(new Float32Array(10), prior)).toThrow(/sizes/);
-  });
-});
-
-describe('area downscale (the prior input taken from the 1024² model copy)', () => {
-  it('averages whole 4×4 blocks exactly and weights partial pixels by coverage', () => {
-    const w = 8;
-    const rgb = new Uint8Array(w * w * 3);
-    for (let i = 0; i < w * w; i++) rgb.fill(i % w < 4 ? 0 : 200, i * 3, i * 3 + 3); // left half black, right 200
-    const out = new AreaDownscaler(w, w, 2, 2).run(rgb);
-    expect([...out]).toEqual([0, 0, 0, 200, 200, 200, 0, 0, 0, 200, 200, 200]);
-    // 8 → 3 columns: the middle output pixel covers source 2.67..5.33, half black and half 200 → 100.
-    const mid = new AreaDownscaler(w, w, 3, 1).run(rgb);
-    expect([mid[0], mid[3], mid[6]]).toEqual([0, 100, 200]);
-  });
-
-  it('keeps the mean of a random image (no energy lost at uneven ratios)', () => {
-    const W = 50;
-    const H = 30;
-    const rgb = Uint8Array.from({ length: W * H * 3 }, (_, i) => (i * 2654435761) % 256);
-    const out = new AreaDownscaler(W, H, 7, 4).run(rgb);
-    const mean = (a: Uint8Array) => a.reduce((s, v) => s + v, 0) / a.length;
-    expect(Math.abs(mean(out) - mean(rgb))).toBeLessThan(0.6);
-    expect(() => new AreaDownscaler(4, 4, 8, 8)).toThrow(/shrinks/);
   });
 });

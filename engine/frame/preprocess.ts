@@ -50,27 +50,98 @@ export class Preprocessor {
 }
 
 /**
- * Model input from an RGB24 frame that ffmpeg already scaled to the model size (the YUV path's small copy):
- * only the NCHW split and the normalisation are left.
+ * Frame → model input straight from a planar yuv420p frame: the same bilinear resize (half-pixel centres, four taps)
+ * as `Preprocessor` does on RGB24, from the frame ffmpeg would have converted to RGB (the chroma sample shared by
+ * its 2×2 block, limited range). The conversion is linear, so Y, U and V are interpolated first and converted once
+ * per model pixel. No RGB copy of the frame is made anywhere: only the model's few thousand pixels are converted.
  */
-export class ModelSizePreprocessor {
+export class YuvPreprocessor {
   readonly input: Float32Array;
+  private readonly xi0: Int32Array;
+  private readonly xi1: Int32Array;
+  private readonly xw: Float32Array;
+  private readonly yi0: Int32Array;
+  private readonly yi1: Int32Array;
+  private readonly yw: Float32Array;
+  private readonly m: YuvToRgb;
 
-  constructor(private readonly spec: ModelSpec) {
+  constructor(
+    private readonly frameWidth: number,
+    private readonly frameHeight: number,
+    private readonly spec: ModelSpec,
+    matrix: YuvMatrix = 'bt601',
+  ) {
     this.input = new Float32Array(3 * spec.width * spec.height);
+    [this.xi0, this.xi1, this.xw] = samplingTable(spec.width, frameWidth);
+    [this.yi0, this.yi1, this.yw] = samplingTable(spec.height, frameHeight);
+    this.m = YUV_TO_RGB[matrix];
   }
 
-  run(rgb: Uint8Array): Float32Array {
+  run(yuv: Uint8Array): Float32Array {
     const { width: mw, height: mh, scale, offset } = this.spec;
+    const { xi0, xi1, xw, m } = this;
+    const W = this.frameWidth;
+    const cw = W >> 1;
+    const uBase = W * this.frameHeight;
+    const vBase = uBase + (uBase >> 2);
     const plane = mw * mh;
     const out = this.input;
-    for (let i = 0, s = 0; i < plane; i++, s += 3) {
-      out[i] = rgb[s] * scale + offset;
-      out[plane + i] = rgb[s + 1] * scale + offset;
-      out[2 * plane + i] = rgb[s + 2] * scale + offset;
+    for (let y = 0; y < mh; y++) {
+      const l0 = this.yi0[y] * W;
+      const l1 = this.yi1[y] * W;
+      const c0 = (this.yi0[y] >> 1) * cw;
+      const c1 = (this.yi1[y] >> 1) * cw;
+      const wy = this.yw[y];
+      const o = y * mw;
+      for (let x = 0; x < mw; x++) {
+        const a = xi0[x];
+        const b = xi1[x];
+        const wx = xw[x];
+        const ca = a >> 1;
+        const cb = b >> 1;
+        const L = bilerp(yuv, l0 + a, l0 + b, l1 + a, l1 + b, wx, wy) - 16;
+        const U = bilerp(yuv, uBase + c0 + ca, uBase + c0 + cb, uBase + c1 + ca, uBase + c1 + cb, wx, wy) - 128;
+        const V = bilerp(yuv, vBase + c0 + ca, vBase + c0 + cb, vBase + c1 + ca, vBase + c1 + cb, wx, wy) - 128;
+        const Y = m.y * L;
+        out[o + x] = clamp255(Y + m.rv * V) * scale + offset;
+        out[plane + o + x] = clamp255(Y + m.gu * U + m.gv * V) * scale + offset;
+        out[2 * plane + o + x] = clamp255(Y + m.bu * U) * scale + offset;
+      }
     }
     return out;
   }
+}
+
+/** Which Y'CbCr → R'G'B' matrix a video uses: BT.709 (HD, what phones tag) or BT.601 (SD, ffmpeg's default). */
+export type YuvMatrix = 'bt601' | 'bt709';
+
+/** Limited-range coefficients: R = y·Y' + rv·Cr, G = y·Y' + gu·Cb + gv·Cr, B = y·Y' + bu·Cb (Y' − 16, C − 128). */
+interface YuvToRgb {
+  y: number;
+  rv: number;
+  gu: number;
+  gv: number;
+  bu: number;
+}
+
+const YUV_TO_RGB: Record<YuvMatrix, YuvToRgb> = {
+  bt601: { y: 1.164383, rv: 1.596027, gu: -0.391762, gv: -0.812968, bu: 2.017232 },
+  bt709: { y: 1.164383, rv: 1.792741, gu: -0.213249, gv: -0.532909, bu: 2.112402 },
+};
+
+/** The matrix for ffprobe's `color_space` of a stream: BT.709 when tagged so, else BT.601 (as swscale assumes). */
+export function yuvMatrixOf(colorSpace: string | null | undefined): YuvMatrix {
+  return colorSpace === 'bt709' ? 'bt709' : 'bt601';
+}
+
+function bilerp(p: Uint8Array, tl: number, tr: number, bl: number, br: number, wx: number, wy: number): number {
+  const top = p[tl] + (p[tr] - p[tl]) * wx;
+  const bot = p[bl] + (p[br] - p[bl]) * wx;
+  return top + (bot - top) * wy;
+}
+
+function clamp255(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : v;
 }
 
 /** For each of `dst` positions: the two source indices and the weight of the second (half-pixel centres). */

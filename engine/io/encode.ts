@@ -5,12 +5,13 @@ import { gatedInput } from '../../common/media-gate.js';
 import type { OutputFormat } from '../types.js';
 
 /**
- * One ffmpeg process encodes every requested bubble format at once: raw RGBA crops arrive on stdin, are scaled
- * to the bubble size once, split, and written to each file. The input file is opened a second time only for its
+ * One ffmpeg process encodes every requested bubble format at once: raw yuva420p crops arrive on stdin, are
+ * scaled to the bubble size once, split, and written to each file (webm and luma stay in YUV; mov, an RGB codec, and
+ * the note, overlaid on a colour, convert only the bubble). The input file is opened a second time only for its
  * audio. Alpha codecs run on the CPU by necessity: NVENC cannot write alpha.
  */
 export interface EncodePlan {
-  /** Side of the RGBA squares written to stdin. */
+  /** Side of the yuva420p squares written to stdin. */
   cropSide: number;
   /** Side of the bubble in the output files. */
   size: number;
@@ -23,15 +24,7 @@ export interface EncodePlan {
   /** Telegram video notes: ≤ 640 px, ≤ 60 s. */
   noteMaxSide: number;
   noteMaxSec: number;
-  /** Pixel format of the frames on stdin: RGBA (default) or planar yuva420p (the YUV-native path; webm and luma only). */
-  inputPixFmt?: 'rgba' | 'yuva420p';
 }
-
-/**
- * Formats the encoder can take from yuva420p frames: all of them. webm and luma stay in YUV end to end; mov (an RGB
- * codec) and note (overlaid on a colour) convert only the bubble, inside the encoder, never the full frame.
- */
-export const YUV_FORMATS: readonly OutputFormat[] = ['webm', 'luma', 'mov', 'note'];
 
 const X264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-threads', '2'];
 const MP4 = ['-movflags', '+faststart'];
@@ -39,10 +32,7 @@ const AAC = ['-c:a', 'aac', '-b:a', '128k'];
 
 export function buildEncoderArgs(plan: EncodePlan): string[] {
   const bubbleFormats = plan.formats.filter((f) => f !== 'mask');
-  const pixFmt = plan.inputPixFmt ?? 'rgba';
-  if (pixFmt === 'yuva420p' && !bubbleFormats.every((f) => YUV_FORMATS.includes(f))) {
-    throw new Error(`yuva420p input supports only ${YUV_FORMATS.join(', ')}`);
-  }
+  const pixFmt = 'yuva420p';
   const args = [
     '-loglevel', 'error',
     '-f', 'rawvideo', '-pix_fmt', pixFmt, '-s', `${plan.cropSide}x${plan.cropSide}`, '-r', String(plan.fps),
@@ -56,7 +46,7 @@ export function buildEncoderArgs(plan: EncodePlan): string[] {
     if (f === 'luma') labels.push('luma_c', 'luma_m');
     else labels.push(f);
   }
-  // `format=rgba` after the scaler pins the scaled frames to a format with alpha: without it ffmpeg 5.1 may negotiate
+  // `format=yuva420p` after the scaler pins the scaled frames to a format with alpha: without it ffmpeg 5.1 may negotiate
   // an alpha-less format for the split's branches and `alphaextract` (luma matte) then fails.
   const scale =
     plan.cropSide === plan.size ? 'null' : `scale=${plan.size}:${plan.size}:flags=bicubic,format=${pixFmt}`;

@@ -5,7 +5,7 @@ import { measurePerson, PERSON_MIN_COVERAGE } from '../frame/person.js';
 import { infer } from '../session.js';
 import type { OverlayOptions, RenderHooks } from '../types.js';
 import type { RenderPlan } from './plan.js';
-import type { DecodedFrame, FrameIo, FrameStages } from './setup.js';
+import type { FrameIo, FrameStages } from './setup.js';
 import type { StageClock } from './timing.js';
 
 /** No person in this many leading frames (≈ 2 s) → stop early instead of encoding an empty bubble. */
@@ -33,7 +33,7 @@ export interface LoopCounts {
 
 /** A decoded frame whose inference runs on ORT's thread while the previous frame is composited. */
 interface InFlight {
-  /** The work-size frame: RGB24, or planar yuv420p on the YUV path. */
+  /** The work-size frame, planar yuv420p. */
   frame: Buffer;
   prob: Promise<Float32Array>;
   /** The person model's map when it bounds the main model's (quality engine), else null. */
@@ -54,10 +54,10 @@ export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
   let pending: InFlight | null = null;
   for (let slot = 0; ; slot ^= 1) {
     clock.reset();
-    const decoded = await io.decoder.next();
+    const frame = await io.decoder.next();
     clock.lap('decodeWaitMs');
     if (signal?.aborted) throw new CancelledError();
-    const next = decoded ? startFrame(ctx, decoded, slot) : null;
+    const next = frame ? startFrame(ctx, frame, slot) : null;
     if (pending) {
       await finishFrame(ctx, pending, counts);
       progress(counts.frames);
@@ -86,13 +86,13 @@ export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
   return counts;
 }
 
-function startFrame({ stages, clock }: LoopContext, decoded: DecodedFrame, slot: number): InFlight {
+function startFrame({ stages, clock }: LoopContext, frame: Buffer, slot: number): InFlight {
   clock.reset();
-  const input = stages.pres[slot]!.run(decoded.model);
-  const priorInput = stages.prior?.pres[slot]!.run(decoded.model);
+  const input = stages.pres[slot]!.run(frame);
+  const priorInput = stages.prior?.pres[slot]!.run(frame);
   const t1 = clock.lap('preprocessMs');
   const prior = stages.prior && priorInput ? stages.prior.model.then((m) => infer(m, priorInput)) : null;
-  const f: InFlight = { frame: decoded.frame, prob: infer(stages.model, input), prior, inferStarted: t1, inferEnded: t1 };
+  const f: InFlight = { frame, prob: infer(stages.model, input), prior, inferStarted: t1, inferEnded: t1 };
   // Measured on the inference itself, not on the wait for it (most of which the overlap hides).
   Promise.all([f.prob, prior]).then(() => (f.inferEnded = performance.now()), () => undefined);
   return f;
@@ -117,8 +117,8 @@ async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts): P
   if (io.encoder) {
     const out = await io.encoder.acquire();
     clock.lap('encodeWaitMs');
-    if (stages.yuv) stages.compositor.composeYuv(f.frame, mask, crop.x & ~1, crop.y & ~1, out);
-    else stages.compositor.compose(f.frame, mask, crop.x, crop.y, out);
+    // yuv420p shares one chroma sample per 2×2 block: the crop starts on even coordinates.
+    stages.compositor.composeYuv(f.frame, mask, crop.x & ~1, crop.y & ~1, out);
     io.encoder.write(out);
     clock.lap('composeMs');
   }

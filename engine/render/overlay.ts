@@ -25,7 +25,7 @@ export async function renderOverlay(
   const signal = hooks.signal;
   const plan = await planRender(inputPath, outDir, options, signal);
   const model = await getModel(plan.spec, log);
-  const stages = createStages(plan, options, model);
+  const stages = createStages(plan, options, model, log);
 
   await mkdir(outDir, { recursive: true });
   const abort = new AbortController();
