@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, defineConfig, env } from '../common/config.js';
+import { ConfigError, defineConfig, env, type Env } from '../common/config.js';
 
 /**
  * The bot's own settings, keyed by environment variable. The queue side (REDIS_URL, PIPELINE_QUEUE_PREFIX, the
@@ -16,9 +16,9 @@ export const botConfigSchema = z.object({
     .transform((ids) => ids.map(Number)),
   /** Bot API server root (no trailing slash): a self-hosted telegram-bot-api, or the fake server in tests. */
   TELEGRAM_API_ROOT: env.url().default('https://api.telegram.org'),
-  /** Set → webhook mode: Telegram POSTs updates to this public HTTPS URL (its path is served on PORT). */
+  /** Set → webhook mode: Telegram POSTs updates to this public HTTPS URL (its path is served on PORT). See `transport`. */
   WEBHOOK_URL: env.url().optional(),
-  /** Checked against X-Telegram-Bot-Api-Secret-Token on every webhook request; required with WEBHOOK_URL. */
+  /** Checked against X-Telegram-Bot-Api-Secret-Token on every webhook request; webhook mode only. See `transport`. */
   WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16–256 characters of A-Z a-z 0-9 _ -').optional(),
   /** HTTP port for the webhook and /healthz (Railway sets it). */
   PORT: env.int(8080, 0, 65535),
@@ -33,13 +33,62 @@ export const botConfigSchema = z.object({
   BOT_STATUS_EDIT_INTERVAL_MS: env.int(3000, 500),
 });
 
-export type BotConfig = z.infer<typeof botConfigSchema>;
+/** The variables as read, each checked on its own (`.railway/railway.ts` is checked against their names). */
+export type BotVariables = z.infer<typeof botConfigSchema>;
 
-export const loadBotConfig = defineConfig('bot', botConfigSchema);
+/**
+ * How updates arrive, the one setting that depends on a mode. WEBHOOK_URL chooses it; each mode then requires its
+ * own variables and refuses the other's, so a half-configured webhook fails at start naming the variable instead of
+ * polling (or serving an unprotected webhook) by surprise.
+ */
+const transportSchema = z
+  .discriminatedUnion('mode', [
+    z.object({
+      mode: z.literal('polling'),
+      WEBHOOK_SECRET: z.undefined({ error: 'set without WEBHOOK_URL: set WEBHOOK_URL for webhook mode, or unset WEBHOOK_SECRET to poll' }),
+    }),
+    z.object({
+      mode: z.literal('webhook'),
+      WEBHOOK_URL: z.string(),
+      // Without it anyone who guesses the URL could post fake updates.
+      WEBHOOK_SECRET: z.string({ error: 'required when WEBHOOK_URL is set' }),
+    }),
+  ])
+  .transform((v): BotTransport =>
+    v.mode === 'polling' ? { mode: 'polling' } : { mode: 'webhook', url: v.WEBHOOK_URL, path: new URL(v.WEBHOOK_URL).pathname, secret: v.WEBHOOK_SECRET },
+  );
 
-/** Webhook mode needs its secret: without it anyone who guesses the URL could post fake updates. */
-export function assertWebhookConfig(cfg: BotConfig): void {
-  if (cfg.WEBHOOK_URL && !cfg.WEBHOOK_SECRET) {
-    throw new ConfigError('bot', [{ variable: 'WEBHOOK_SECRET', message: 'required when WEBHOOK_URL is set' }]);
-  }
+export type BotTransport =
+  | { mode: 'polling' }
+  /** `path` is the URL's path, served on PORT; `secret` is checked on every request. */
+  | { mode: 'webhook'; url: string; path: string; secret: string };
+
+/** The bot's config: the variables, plus the transport they describe. */
+export type BotConfig = BotVariables & { readonly transport: BotTransport };
+
+/** The transport `vars` describe; a ConfigError naming the variable when the combination is invalid. */
+export function transportOf(vars: Pick<BotVariables, 'WEBHOOK_URL' | 'WEBHOOK_SECRET'>): BotTransport {
+  const mode = vars.WEBHOOK_URL === undefined ? 'polling' : 'webhook';
+  const r = transportSchema.safeParse({ mode, WEBHOOK_URL: vars.WEBHOOK_URL, WEBHOOK_SECRET: vars.WEBHOOK_SECRET });
+  if (r.success) return r.data;
+  throw new ConfigError('bot', r.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
+}
+
+const loadVariables = defineConfig('bot', botConfigSchema);
+
+function parseBotConfig(vars: BotVariables): BotConfig {
+  return Object.freeze({ ...vars, transport: transportOf(vars) });
+}
+
+let cached: BotConfig | undefined;
+
+/** Reads and checks the bot's variables once (memoised); `.parse(env)` checks a given env; `.schema` lists them. */
+export const loadBotConfig = Object.assign(() => (cached ??= parseBotConfig(loadVariables())), {
+  parse: (e: Env): BotConfig => parseBotConfig(loadVariables.parse(e)),
+  schema: botConfigSchema,
+});
+
+/** Kept for callers written before `transport`: loadBotConfig already refuses what this checked. */
+export function assertWebhookConfig(cfg: Pick<BotVariables, 'WEBHOOK_URL' | 'WEBHOOK_SECRET'>): void {
+  transportOf(cfg);
 }

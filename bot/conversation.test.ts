@@ -59,7 +59,7 @@ describe('user dialogue', () => {
     const picker = lastSent(wire.calls);
     expect(picker.params.text).toBe(en.pick.shape);
     expect(buttons(picker)).toEqual(['opt:shape:circle', 'opt:shape:rounded', 'opt:shape:rect']);
-    const pickerId = 1000 + wire.of('sendMessage').length; // the recording peer numbers messages per chat from 1001
+    const pickerId = wire.lastIn(u.id).messageId;
 
     const choices: Array<[string, string]> = [['shape', 'rounded'], ['position', 'topLeft'], ['size', 'L'], ['engine', 'quality'], ['aspect', '16:9']];
     for (const [i, [field, value]] of choices.entries()) {
@@ -77,10 +77,12 @@ describe('user dialogue', () => {
       `${en.summaryTitle}\n\nResult: bubble over your video\nShape: Rounded square\nPlace: ↖ Top left\nSize: L (large)\nQuality: Best quality (slower)\nFormat: 16:9 (horizontal)`,
     );
     expect(buttons(summary)).toEqual([CB.confirm, CB.change]);
-    const summaryId = 1000 + wire.of('sendMessage').length;
+    const summaryId = wire.lastIn(u.id).messageId;
 
-    await bot.handleUpdate(callbackUpdate(u, summaryId, CB.confirm));
-    expect(lastSent(wire.calls).params.text).toBe(en.queued);
+    await bot.handleUpdate(wire.press(u, CB.confirm));
+    const status = wire.lastIn(u.id);
+    expect(status.text).toBe(en.queued);
+    expect(wire.sentTo(u.id).find((m) => m.messageId === summaryId)!.buttons).toEqual([]); // answered: its buttons are gone
 
     // Every question was asked once, although the builder was replayed from the top on each update.
     const all = texts(wire.calls);
@@ -99,17 +101,17 @@ describe('user dialogue', () => {
       background: { source: 'telegram', kind: 'document', fileId: bg.message!.document!.file_id },
       options: { shape: 'rounded', position: 'topLeft', size: 'L', engine: 'quality', aspect: '16:9' },
     });
-    expect(await env.store.getStatus(job.id!)).toEqual({ chatId: u.id, messageId: summaryId + 1, lang: 'en' });
+    expect(await env.store.getStatus(job.id!)).toEqual({ chatId: u.id, messageId: status.messageId, lang: 'en' });
     expect(await env.store.getDefaults(u.id)).toEqual({ shape: 'rounded', position: 'topLeft', size: 'L', engine: 'quality', aspect: '16:9' });
     expect(await env.store.userJobs(u.id)).toEqual([job.id]);
 
     // "Same as last time" next time: one tap from the background to the summary.
     await bot.handleUpdate(videoUpdate(u));
-    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
+    await bot.handleUpdate(wire.press(u, CB.noBgNote));
     const ask = lastSent(wire.calls);
     expect(ask.params.text).toBe(en.askSame('Result: round video message\nQuality: Best quality (slower)'));
     expect(buttons(ask)).toEqual([CB.same, CB.choose]);
-    await bot.handleUpdate(callbackUpdate(u, 1000 + wire.of('sendMessage').length, CB.same));
+    await bot.handleUpdate(wire.press(u, CB.same));
     expect(lastSent(wire.calls).params.text).toBe(`${en.summaryTitle}\n\nResult: round video message\nQuality: Best quality (slower)`);
     await bot.handleUpdate(textUpdate(u, '/cancel'));
   });
@@ -118,9 +120,9 @@ describe('user dialogue', () => {
     const { bot, wire } = env.newBot();
     const u = newUser('ru');
     await bot.handleUpdate(videoUpdate(u));
-    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgOverlay));
-    for (const [f, v] of [['shape', 'circle'], ['size', 'S'], ['engine', 'fast']]) await bot.handleUpdate(callbackUpdate(u, 1002, `opt:${f}:${v}`));
-    const summaryId = 1000 + wire.of('sendMessage').length;
+    await bot.handleUpdate(wire.press(u, CB.noBgOverlay));
+    for (const [f, v] of [['shape', 'circle'], ['size', 'S'], ['engine', 'fast']]) await bot.handleUpdate(wire.press(u, `opt:${f}:${v}`));
+    const summaryId = wire.withButton(u.id, CB.confirm).messageId;
     expect(lastSent(wire.calls).params.text).toContain(ru.summaryTitle);
     const before = await env.pipeline.queue.count();
     const mark = wire.calls.length;
@@ -137,19 +139,21 @@ describe('user dialogue', () => {
     const { bot, wire } = env.newBot();
     const u = newUser();
     await bot.handleUpdate(videoUpdate(u));
-    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgBoth));
-    for (const [f, v] of [['shape', 'circle'], ['size', 'L'], ['engine', 'fast']]) await bot.handleUpdate(callbackUpdate(u, 1002, `opt:${f}:${v}`));
+    await bot.handleUpdate(wire.press(u, CB.noBgBoth));
+    for (const [f, v] of [['shape', 'circle'], ['size', 'L'], ['engine', 'fast']]) await bot.handleUpdate(wire.press(u, `opt:${f}:${v}`));
     expect(lastSent(wire.calls).params.text).toBe(`${en.summaryTitle}\n\nResult: transparent bubble file + round video message\nShape: Circle\nSize: L (large)\nQuality: Fast`);
-    await bot.handleUpdate(callbackUpdate(u, 1003, CB.confirm));
+    const summaryId = wire.withButton(u.id, CB.confirm).messageId;
+    await bot.handleUpdate(wire.press(u, CB.confirm));
     expect(texts(wire.calls).slice(-2)).toEqual([`${en.output.overlay}\n${en.queued}`, `${en.output.note}\n${en.queued}`]);
-    const overlay = (await env.pipeline.queue.getJob(`chat${u.id}-msg1003-overlay`)) as RenderJob;
-    const note = (await env.pipeline.queue.getJob(`chat${u.id}-msg1003-note`)) as RenderJob;
+    const noteStatusId = wire.lastIn(u.id).messageId;
+    const overlay = (await env.pipeline.queue.getJob(`chat${u.id}-msg${summaryId}-overlay`)) as RenderJob;
+    const note = (await env.pipeline.queue.getJob(`chat${u.id}-msg${summaryId}-note`)) as RenderJob;
     expect([overlay.data.output, note.data.output]).toEqual(['overlay', 'note']);
     expect(overlay.data.options).toMatchObject({ shape: 'circle', size: 'L' });
     // The status notifier keeps the title on every later text of the message.
     const deps = env.deps(new Api(TOKEN, { fetch: wire.fetch }));
     await deps.status.show(note.id!, (l) => t(l).statusCancelled);
-    expect(wire.of('editMessageText').at(-1)!.params).toMatchObject({ message_id: 1005, text: `${en.output.note}\n${en.statusCancelled}` });
+    expect(wire.of('editMessageText').at(-1)!.params).toMatchObject({ message_id: noteStatusId, text: `${en.output.note}\n${en.statusCancelled}` });
     expect(await env.store.userJobs(u.id)).toEqual([note.id, overlay.id]);
   });
 
@@ -163,12 +167,12 @@ describe('user dialogue', () => {
     const second = env.newBot(); // the process restarted: nothing in memory
     await second.bot.handleUpdate(videoUpdate(u, { id: 'b1' }));
     expect(texts(second.wire.calls)).toEqual([en.pick.shape]); // continues at the options; asks nothing again
-    const pickerId = 1001;
     for (const [f, v] of [['shape', 'circle'], ['position', 'bottomRight'], ['size', 'M'], ['engine', 'fast'], ['aspect', '9:16']]) {
-      await second.bot.handleUpdate(callbackUpdate(u, pickerId, `opt:${f}:${v}`));
+      await second.bot.handleUpdate(second.wire.press(u, `opt:${f}:${v}`));
     }
-    await second.bot.handleUpdate(callbackUpdate(u, 1002, CB.confirm));
-    const job = (await env.pipeline.queue.getJob(`chat${u.id}-msg1002`)) as RenderJob;
+    const summaryId = second.wire.withButton(u.id, CB.confirm).messageId;
+    await second.bot.handleUpdate(second.wire.press(u, CB.confirm));
+    const job = (await env.pipeline.queue.getJob(`chat${u.id}-msg${summaryId}`)) as RenderJob;
     expect(job?.data.head).toMatchObject({ kind: 'video_note', fileId: expect.stringMatching(/^h1/) });
     expect(job?.data.background).toMatchObject({ kind: 'video', fileId: expect.stringMatching(/^b1/) });
   });
@@ -179,10 +183,9 @@ describe('user dialogue', () => {
     await bot.handleUpdate(videoUpdate(u));
     await bot.handleUpdate(textUpdate(u, '/help'));
     expect(lastSent(wire.calls).params.text).toBe(en.help);
-    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
-    await bot.handleUpdate(callbackUpdate(u, 1003, 'opt:engine:fast'));
-    const summaryId = 1000 + wire.of('sendMessage').length;
-    await bot.handleUpdate(callbackUpdate(u, summaryId, CB.change));
+    await bot.handleUpdate(wire.press(u, CB.noBgNote));
+    await bot.handleUpdate(wire.press(u, 'opt:engine:fast'));
+    await bot.handleUpdate(wire.press(u, CB.change));
     expect(lastSent(wire.calls).params.text).toBe(en.pick.engine);
     await bot.handleUpdate(textUpdate(u, '/new'));
     expect(texts(wire.calls).slice(-2)).toEqual([en.startingOver, en.askHead]);
@@ -192,16 +195,19 @@ describe('user dialogue', () => {
     const { bot, wire } = env.newBot();
     const u = newUser();
     await bot.handleUpdate(videoUpdate(u));
-    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
-    await bot.handleUpdate(callbackUpdate(u, 1002, 'opt:engine:fast'));
+    await bot.handleUpdate(wire.press(u, CB.noBgNote));
+    await bot.handleUpdate(wire.press(u, 'opt:engine:fast'));
+    const summary = wire.lastIn(u.id);
     await bot.handleUpdate(textUpdate(u, 'is it ok?'));
-    const again = lastSent(wire.calls);
-    expect(again.params.text).toBe(en.summaryTitle);
-    expect(buttons(again)).toEqual([CB.confirm, CB.change]);
-    await bot.handleUpdate(callbackUpdate(u, 1004, CB.confirm));
+    const again = wire.lastIn(u.id);
+    expect(again).toMatchObject({ text: en.summaryTitle, buttons: [CB.confirm, CB.change] });
+    expect(again.messageId).not.toBe(summary.messageId);
+    // press() takes the newest message showing Confirm: the copy.
+    await bot.handleUpdate(wire.press(u, CB.confirm));
     expect(lastSent(wire.calls).params.text).toBe(en.queued);
     // The job id comes from the summary the dialogue made, whichever copy of its buttons was pressed.
-    expect(await env.pipeline.queue.getJob(`chat${u.id}-msg1003`)).toBeTruthy();
+    expect(await env.pipeline.queue.getJob(`chat${u.id}-msg${summary.messageId}`)).toBeTruthy();
+    expect(await env.pipeline.queue.getJob(`chat${u.id}-msg${again.messageId}`)).toBeUndefined();
   });
 
   it('a button press Telegram refuses to answer (too old, e.g. queued during a restart) does not end the dialogue', async () => {
@@ -209,12 +215,12 @@ describe('user dialogue', () => {
     const u = newUser();
     await bot.handleUpdate(videoUpdate(u));
     wire.failing.add('answerCallbackQuery');
-    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
-    await bot.handleUpdate(callbackUpdate(u, 1002, 'opt:engine:fast'));
+    await bot.handleUpdate(wire.press(u, CB.noBgNote));
+    await bot.handleUpdate(wire.press(u, 'opt:engine:fast'));
     wire.failing.clear();
     expect(wire.of('answerCallbackQuery')).toHaveLength(2);
     expect(lastSent(wire.calls).params.text).toBe(`${en.summaryTitle}\n\nResult: round video message\nQuality: Fast`);
-    await bot.handleUpdate(callbackUpdate(u, 1003, CB.confirm));
+    await bot.handleUpdate(wire.press(u, CB.confirm));
     expect(lastSent(wire.calls).params.text).toBe(en.queued);
   });
 
@@ -234,16 +240,17 @@ describe('user dialogue', () => {
     const { bot, wire } = env.newBot();
     const u = newUser();
     await bot.handleUpdate(videoUpdate(u));
-    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
-    await bot.handleUpdate(callbackUpdate(u, 1002, 'opt:engine:fast'));
-    await bot.handleUpdate(callbackUpdate(u, 1003, CB.confirm));
-    const jobId = `chat${u.id}-msg1003`;
+    await bot.handleUpdate(wire.press(u, CB.noBgNote));
+    await bot.handleUpdate(wire.press(u, 'opt:engine:fast'));
+    const jobId = `chat${u.id}-msg${wire.withButton(u.id, CB.confirm).messageId}`;
+    await bot.handleUpdate(wire.press(u, CB.confirm));
+    const statusId = wire.lastIn(u.id).messageId;
     await bot.handleUpdate(textUpdate(u, '/status'));
     expect(lastSent(wire.calls).params.text).toMatch(new RegExp(`^${en.jobsTitle}\\n• .+ — ${en.jobState.waiting}$`));
     await bot.handleUpdate(textUpdate(u, '/cancel'));
     expect(await env.pipeline.queue.getJob(jobId)).toBeUndefined();
     expect(lastSent(wire.calls).params.text).toBe(en.cancelledJobs(1));
-    expect(wire.of('editMessageText').at(-1)!.params).toMatchObject({ chat_id: u.id, message_id: 1004, text: en.statusCancelled });
+    expect(wire.of('editMessageText').at(-1)!.params).toMatchObject({ chat_id: u.id, message_id: statusId, text: en.statusCancelled });
     await bot.handleUpdate(textUpdate(u, '/status'));
     expect(lastSent(wire.calls).params.text).toMatch(new RegExp(`— ${en.jobState.unknown}$`));
   });
@@ -257,12 +264,13 @@ describe('defaults, limits and "try again"', () => {
     const shown = lastSent(wire.calls);
     expect(shown.params.text).toBe(en.settingsNone);
     expect(buttons(shown)).toEqual([CB.editSettings]);
-    await bot.handleUpdate(callbackUpdate(u, 1001, CB.editSettings));
-    for (const [f, v] of [['shape', 'rect'], ['position', 'left'], ['size', 'S'], ['engine', 'fast'], ['aspect', '1:1']]) await bot.handleUpdate(callbackUpdate(u, 1002, `opt:${f}:${v}`));
+    await bot.handleUpdate(wire.press(u, CB.editSettings));
+    for (const [f, v] of [['shape', 'rect'], ['position', 'left'], ['size', 'S'], ['engine', 'fast'], ['aspect', '1:1']]) await bot.handleUpdate(wire.press(u, `opt:${f}:${v}`));
     expect(lastSent(wire.calls).params.text).toBe(en.settingsSaved('Shape: Square\nPlace: ⬅ Left\nSize: S (small)\nQuality: Fast\nFormat: 1:1 (square)'));
     expect(await env.store.getDefaults(u.id)).toEqual({ shape: 'rect', position: 'left', size: 'S', engine: 'fast', aspect: '1:1' });
     // /new while editing: the settings dialogue ends and a video starts an order.
-    await bot.handleUpdate(callbackUpdate(u, 1001, CB.editSettings));
+    await bot.handleUpdate(wire.press(u, CB.editSettings));
+    expect(lastSent(wire.calls).params.text).toBe(en.pick.shape);
     await bot.handleUpdate(textUpdate(u, '/new'));
     expect(texts(wire.calls).slice(-2)).toEqual([en.startingOver, en.askHead]);
     await bot.handleUpdate(videoUpdate(u));
@@ -273,20 +281,19 @@ describe('defaults, limits and "try again"', () => {
   it('a user over PIPELINE_MAX_ACTIVE_JOBS_PER_USER is told so at Confirm; nothing is queued', async () => {
     const { bot, wire } = env.newBot({ maxActivePerUser: 1 });
     const u = newUser();
-    const order = async () => {
+    const orderToOptions = async () => {
       await bot.handleUpdate(videoUpdate(u));
-      await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgNote));
-      const picker = 1000 + wire.of('sendMessage').length;
-      await bot.handleUpdate(callbackUpdate(u, picker, 'opt:engine:fast'));
-      await bot.handleUpdate(callbackUpdate(u, picker + 1, CB.confirm));
+      await bot.handleUpdate(wire.press(u, CB.noBgNote));
     };
-    await order();
+    await orderToOptions();
+    await bot.handleUpdate(wire.press(u, 'opt:engine:fast'));
+    await bot.handleUpdate(wire.press(u, CB.confirm));
     expect(lastSent(wire.calls).params.text).toBe(en.queued);
     const before = await env.pipeline.queue.count();
-    await order(); // "same as last time" is now offered first
+    await orderToOptions(); // "same as last time" is now offered first
     expect(lastSent(wire.calls).params.text).toBe(en.askSame('Result: round video message\nQuality: Fast'));
-    await bot.handleUpdate(callbackUpdate(u, 1000 + wire.of('sendMessage').length, CB.same));
-    await bot.handleUpdate(callbackUpdate(u, 1000 + wire.of('sendMessage').length, CB.confirm));
+    await bot.handleUpdate(wire.press(u, CB.same));
+    await bot.handleUpdate(wire.press(u, CB.confirm));
     expect(lastSent(wire.calls).params.text).toBe(failureText('too_many_jobs', 'en'));
     expect(await env.pipeline.queue.count()).toBe(before);
   });
@@ -295,16 +302,18 @@ describe('defaults, limits and "try again"', () => {
     const { bot, wire } = env.newBot();
     const u = newUser();
     await bot.handleUpdate(videoUpdate(u));
-    await bot.handleUpdate(callbackUpdate(u, 0, CB.noBgOverlay));
-    for (const [f, v] of [['shape', 'circle'], ['size', 'M'], ['engine', 'fast']]) await bot.handleUpdate(callbackUpdate(u, 1002, `opt:${f}:${v}`));
-    await bot.handleUpdate(callbackUpdate(u, 1003, CB.confirm));
-    const jobId = `chat${u.id}-msg1003`;
+    await bot.handleUpdate(wire.press(u, CB.noBgOverlay));
+    for (const [f, v] of [['shape', 'circle'], ['size', 'M'], ['engine', 'fast']]) await bot.handleUpdate(wire.press(u, `opt:${f}:${v}`));
+    const jobId = `chat${u.id}-msg${wire.withButton(u.id, CB.confirm).messageId}`;
+    await bot.handleUpdate(wire.press(u, CB.confirm));
+    const uStatus = wire.lastIn(u.id).messageId;
     const v = newUser();
     await bot.handleUpdate(videoUpdate(v));
-    await bot.handleUpdate(callbackUpdate(v, 0, CB.noBgNote));
-    await bot.handleUpdate(callbackUpdate(v, 1002, 'opt:engine:fast'));
-    await bot.handleUpdate(callbackUpdate(v, 1003, CB.confirm));
-    const badInputJob = `chat${v.id}-msg1003`;
+    await bot.handleUpdate(wire.press(v, CB.noBgNote));
+    await bot.handleUpdate(wire.press(v, 'opt:engine:fast'));
+    const badInputJob = `chat${v.id}-msg${wire.withButton(v.id, CB.confirm).messageId}`;
+    await bot.handleUpdate(wire.press(v, CB.confirm));
+    const vStatus = wire.lastIn(v.id).messageId;
     // A stand-in worker fails it the way the pipeline does (an unrecoverable, parseable reason).
     const connection = createRedis('redis://127.0.0.1:6379');
     const worker = new Worker(RENDER_QUEUE, async (job) => {
@@ -319,17 +328,18 @@ describe('defaults, limits and "try again"', () => {
       }
       await worker.pause();
       const mark = wire.calls.length;
-      await bot.handleUpdate(callbackUpdate(u, 1004, `retry:${jobId}`));
+      // The status notifier is not listening here, so the "try again" buttons are pressed where it would put them.
+      await bot.handleUpdate(callbackUpdate(u, uStatus, `retry:${jobId}`));
       expect(await (await env.pipeline.queue.getJob(jobId))!.getState()).toMatch(/^(waiting|paused|active)$/);
       expect(wire.since(mark).map((c) => [c.method, c.params.text])).toEqual([
         ['answerCallbackQuery', undefined],
         ['editMessageText', en.retryQueued],
       ]);
       // Someone else's button does nothing.
-      await bot.handleUpdate(callbackUpdate(newUser(), 1004, `retry:${jobId}`));
+      await bot.handleUpdate(callbackUpdate(newUser(), uStatus, `retry:${jobId}`));
       expect(wire.calls.at(-1)).toMatchObject({ method: 'answerCallbackQuery', params: { text: en.notYourJob } });
       // The input was the problem: the same job again would fail the same way.
-      await bot.handleUpdate(callbackUpdate(v, 1004, `retry:${badInputJob}`));
+      await bot.handleUpdate(callbackUpdate(v, vStatus, `retry:${badInputJob}`));
       expect(lastSent(wire.calls)).toMatchObject({ params: { chat_id: v.id, text: en.retrySendNew } });
       expect(await (await env.pipeline.queue.getJob(badInputJob))!.getState()).toBe('failed');
     } finally {
@@ -380,9 +390,10 @@ describe('bad input', () => {
   it('unknown callback data and stale buttons are answered without an error', async () => {
     const { bot, wire } = env.newBot();
     const u = newUser();
-    await bot.handleUpdate(callbackUpdate(u, 5, 'definitely:not:ours'));
-    await bot.handleUpdate(callbackUpdate(u, 5, 'opt:shape:hexagon'));
-    await bot.handleUpdate(callbackUpdate(u, 5, 'retry:chat1-msg1'));
+    const neverSent = 5; // presses on a message this bot never sent (an old chat, a forged update)
+    await bot.handleUpdate(callbackUpdate(u, neverSent, 'definitely:not:ours'));
+    await bot.handleUpdate(callbackUpdate(u, neverSent, 'opt:shape:hexagon'));
+    await bot.handleUpdate(callbackUpdate(u, neverSent, 'retry:chat1-msg1'));
     expect(wire.calls.map((c) => [c.method, c.params.text])).toEqual([
       ['answerCallbackQuery', en.buttonExpired],
       ['answerCallbackQuery', en.buttonExpired],
@@ -390,7 +401,7 @@ describe('bad input', () => {
     ]);
     // Inside a dialogue: a wrong button is answered and the dialogue waits on.
     await bot.handleUpdate(textUpdate(u, '/new'));
-    await bot.handleUpdate(callbackUpdate(u, 5, CB.confirm));
+    await bot.handleUpdate(callbackUpdate(u, neverSent, CB.confirm));
     expect(wire.calls.at(-1)).toMatchObject({ method: 'answerCallbackQuery', params: { text: en.buttonExpired } });
     await bot.handleUpdate(videoUpdate(u));
     expect(lastSent(wire.calls).params.text).toBe(en.askBackground);

@@ -4,6 +4,7 @@ import { RedisAdapter } from '@grammyjs/storage-redis';
 import { Bot, type Context } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { installTelegramPolicy, telegramClientOptions } from '../common/telegram/api.js';
+import type { TelegramPolicyOptions } from '../common/telegram/policy.js';
 import { adminCommands } from './admin/admin-commands.js';
 import { cancelCommand } from './commands/cancel.js';
 import { fallback } from './commands/fallback.js';
@@ -37,6 +38,8 @@ export interface CreateBotOptions {
   botInfo?: UserFromGetMe;
   /** A custom fetch for the Bot API client (tests record the exact wire calls with it). */
   fetch?: typeof fetch;
+  /** Counts the policy's retries, inside dialogues too (operators' numbers: Metrics.telegramRetry). */
+  onTelegramRetry?: TelegramPolicyOptions['onRetry'];
 }
 
 /** Bumping this discards stored dialogues whose shape no longer fits the code (users start over). */
@@ -48,7 +51,7 @@ export function createBot(o: CreateBotOptions): Bot<BotContext> {
     botInfo: o.botInfo,
     client: telegramClientOptions({ apiRoot: o.apiRoot, fetch: o.fetch }),
   });
-  const policy = { log: deps.log };
+  const policy: TelegramPolicyOptions = { log: deps.log, onRetry: o.onTelegramRetry };
   installTelegramPolicy(bot.api.config, policy);
 
   bot.use(sequentialize((ctx: Context) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));

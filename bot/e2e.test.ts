@@ -98,10 +98,11 @@ describe.skipIf(!needSharedMedia())('bot end to end (fake Bot API over HTTP, rea
       ['size', 'M', en.pick.engine],
       ['engine', 'fast', en.pick.aspect],
     ] as const) {
-      h.tg.pushCallbackQuery({ chatId, messageId: picker.message_id, data: `opt:${field}:${value}` });
+      h.tg.pressButton({ chatId, from, data: `opt:${field}:${value}` });
+      // One message edited from question to question: the next question arrives in the picker itself.
       await h.tg.waitFor(() => h.tg.messages(chatId).find((m) => m.message.message_id === picker.message_id)?.history.includes(next), { what: next });
     }
-    h.tg.pushCallbackQuery({ chatId, messageId: picker.message_id, data: 'opt:aspect:9:16' });
+    h.tg.pressButton({ chatId, from, data: 'opt:aspect:9:16' });
 
     // The preview: a photo captioned with the summary, with Confirm/Change.
     const photo = await h.tg.waitFor(() => h.tg.sentFiles.find((f) => f.chatId === chatId && f.method === 'sendPhoto'), { what: 'preview photo', timeoutMs: 30_000 });
@@ -186,13 +187,15 @@ describe.skipIf(!needSharedMedia())('bot end to end (fake Bot API over HTTP, rea
     const from = { id: chatId, language_code: 'en' };
     const nobody = h.tg.registerFile(media('bad/no_person_1280x720.mp4'));
     await h.tg.pushUserMessage({ chatId, from, video: nobody });
-    const ask = await botMessage(chatId, en.askBackground);
-    h.tg.pushCallbackQuery({ chatId, messageId: ask.message_id, data: CB.noBgNote });
-    const picker = await botMessage(chatId, en.pick.engine);
-    h.tg.pushCallbackQuery({ chatId, messageId: picker.message_id, data: 'opt:engine:fast' });
+    await botMessage(chatId, en.askBackground);
+    h.tg.pressButton({ chatId, from, data: CB.noBgNote });
+    await botMessage(chatId, en.pick.engine);
+    h.tg.pressButton({ chatId, from, data: 'opt:engine:fast' });
     await botMessage(chatId, en.previewNoPerson);
-    const summary = await h.tg.waitFor(() => h.tg.messages(chatId).find((m) => m.history[0]?.startsWith(en.summaryTitle))?.message, { what: 'summary' });
-    h.tg.pushCallbackQuery({ chatId, messageId: summary.message_id, data: CB.confirm });
+    // Without a preview the summary comes as text, with the buttons.
+    const summary = await h.tg.waitFor(() => h.tg.messageWithButton(chatId, CB.confirm), { what: 'summary' });
+    expect(summary.text?.startsWith(en.summaryTitle)).toBe(true);
+    h.tg.pressButton({ chatId, from, data: CB.confirm });
     const statusMsg = await botMessage(chatId, en.queued);
     const failedText = en.statusFailed(failureText('no_person', 'en'));
     await h.tg.waitFor(() => h.tg.messages(chatId).find((m) => m.message.message_id === statusMsg.message_id)?.history.includes(failedText), {
@@ -204,7 +207,9 @@ describe.skipIf(!needSharedMedia())('bot end to end (fake Bot API over HTTP, rea
     expect(tryAgain).toMatch(/^retry:chat5100002-msg\d+$/);
     // The worker stayed silent (failureNotice: 'bot'): the status message is the only failure notice.
     expect(h.tg.callsOf('sendMessage').filter((c) => c.params.chat_id === chatId && c.params.text === failureText('no_person', 'en'))).toHaveLength(0);
-    h.tg.pushCallbackQuery({ chatId, messageId: statusMsg.message_id, data: tryAgain });
+    // The button is on the status message itself.
+    expect(h.tg.messageWithButton(chatId, tryAgain)?.message_id).toBe(statusMsg.message_id);
+    h.tg.pressButton({ chatId, from, data: tryAgain });
     await botMessage(chatId, en.retrySendNew);
   });
 });

@@ -22,7 +22,6 @@ import {
   videoUpdate,
   type From,
   type TestBotEnv,
-  type WireCall,
 } from './test-support.js';
 
 /**
@@ -45,10 +44,6 @@ afterAll(async () => {
 let groupCounter = -1_000_000_000_000 - (process.pid % 1000) * 1000;
 const newGroup = () => --groupCounter;
 
-/** Bot messages (sendMessage/sendPhoto) sent to `chatId` so far; the recording peer numbers them per chat from 1001. */
-const sentTo = (calls: WireCall[], chatId: number) => calls.filter((c) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && c.params.chat_id === chatId);
-const lastIdIn = (calls: WireCall[], chatId: number) => 1000 + sentTo(calls, chatId).length;
-const buttons = (call: WireCall) => (call.params.reply_markup?.inline_keyboard ?? []).flat().map((b: { callback_data: string }) => b.callback_data);
 
 describe('dialogues in a group chat belong to one user', () => {
   const convKey = (groupId: number, u: From) => `${env.store.conversationPrefix()}${groupId}:${u.id}`;
@@ -60,15 +55,16 @@ describe('dialogues in a group chat belong to one user', () => {
     const a = newUser('en');
     const b = newUser('ru');
     const send = (_from: From, update: ReturnType<typeof textUpdate>) => bot.handleUpdate(inGroup(update, G));
+    // Presses name the message explicitly (ids from the recording peer): whose menu it is, is the point here.
     const press = (u: From, messageId: number, data: string) => bot.handleUpdate(inGroup(callbackUpdate(u, messageId, data), G));
 
     // A starts: the head video, then the background question with its buttons.
     await send(a, textUpdate(a, '/new'));
     const head = videoUpdate(a, { id: 'headA' });
     await send(a, head);
-    const bgAsk = sentTo(wire.calls, G).at(-1)!;
-    expect(bgAsk.params.text).toBe(en.askBackground);
-    const bgAskId = lastIdIn(wire.calls, G);
+    const bgAsk = wire.lastIn(G);
+    expect(bgAsk.text).toBe(en.askBackground);
+    const bgAskId = bgAsk.messageId;
     const before = await dialogueState(G, a);
     expect(before).toBeTruthy();
 
@@ -81,17 +77,17 @@ describe('dialogues in a group chat belong to one user', () => {
     // B sends a video and a text in the group: they start and feed B's own dialogue, not A's.
     mark = wire.calls.length;
     await send(b, videoUpdate(b, { id: 'headB' }));
+    const bBgAskId = wire.lastIn(G).messageId;
     await send(b, textUpdate(b, 'привет'));
     expect(wire.since(mark).filter((c) => c.method === 'sendMessage').map((c) => c.params.text)).toEqual([ru.askBackground, ru.notAVideo(ru.what.text)]);
-    const bBgAskId = lastIdIn(wire.calls, G) - 1;
     expect(await dialogueState(G, a)).toBe(before);
     expect(await dialogueState(G, b)).toBeTruthy();
 
     // A goes on where A was: "round video" → the engine picker.
     await press(a, bgAskId, CB.noBgNote);
-    const picker = sentTo(wire.calls, G).at(-1)!;
-    expect(picker.params.text).toBe(en.pick.engine);
-    const pickerId = lastIdIn(wire.calls, G);
+    const picker = wire.lastIn(G);
+    expect(picker.text).toBe(en.pick.engine);
+    const pickerId = picker.messageId;
     const atPicker = await dialogueState(G, a);
     expect(atPicker).not.toBe(before);
 
@@ -102,10 +98,9 @@ describe('dialogues in a group chat belong to one user', () => {
     expect(await dialogueState(G, a)).toBe(atPicker);
 
     await press(a, pickerId, 'opt:engine:fast');
-    const summary = sentTo(wire.calls, G).at(-1)!;
-    expect(summary.params.text).toBe(`${en.summaryTitle}\n\nResult: round video message\nQuality: Fast`);
-    expect(buttons(summary)).toEqual([CB.confirm, CB.change]);
-    const summaryId = lastIdIn(wire.calls, G);
+    const summary = wire.lastIn(G);
+    expect(summary).toMatchObject({ text: `${en.summaryTitle}\n\nResult: round video message\nQuality: Fast`, buttons: [CB.confirm, CB.change] });
+    const summaryId = summary.messageId;
 
     // B presses A's Confirm and Change: refused, no job.
     mark = wire.calls.length;
@@ -120,7 +115,7 @@ describe('dialogues in a group chat belong to one user', () => {
 
     // A confirms: one job, A's, with A's video and A's choices.
     await press(a, summaryId, CB.confirm);
-    expect(sentTo(wire.calls, G).at(-1)!.params.text).toBe(en.queued);
+    expect(wire.lastIn(G).text).toBe(en.queued);
     const job = (await env.pipeline.queue.getJob(jobId)) as RenderJob;
     expect(job.data).toMatchObject({
       chatId: G,
@@ -138,9 +133,9 @@ describe('dialogues in a group chat belong to one user', () => {
     mark = wire.calls.length;
     await press(b, bBgAskId, CB.noBgOverlay);
     expect(wire.since(mark).map((c) => [c.method, c.params.text ?? null])[0]).toEqual(['answerCallbackQuery', null]);
-    expect(sentTo(wire.calls, G).at(-1)!.params.text).toBe(ru.pick.shape);
+    expect(wire.lastIn(G).text).toBe(ru.pick.shape);
     // …and A pressing B's menu is refused in A's language.
-    await press(a, lastIdIn(wire.calls, G), 'opt:shape:rect');
+    await press(a, wire.lastIn(G).messageId, 'opt:shape:rect');
     expect(wire.calls.at(-1)).toMatchObject({ method: 'answerCallbackQuery', params: { text: en.notYourMenu } });
     await send(b, textUpdate(b, '/cancel'));
   });
@@ -152,10 +147,10 @@ describe('dialogues in a group chat belong to one user', () => {
     const b = newUser('en');
     const send = (update: ReturnType<typeof textUpdate>) => bot.handleUpdate(inGroup(update, G));
     const press = (u: From, messageId: number, data: string) => bot.handleUpdate(inGroup(callbackUpdate(u, messageId, data), G));
-    const lastText = () => sentTo(wire.calls, G).at(-1)!.params.text as string;
+    const lastText = () => wire.lastIn(G).text;
 
     await send(videoUpdate(a));
-    const aBgAsk = lastIdIn(wire.calls, G);
+    const aBgAsk = wire.lastIn(G).messageId;
     await send(videoUpdate(b));
     const aState = await dialogueState(G, a);
 
@@ -167,9 +162,9 @@ describe('dialogues in a group chat belong to one user', () => {
 
     // A carries on and queues a job; /status shows it to A, not to B.
     await press(a, aBgAsk, CB.noBgNote);
-    await press(a, lastIdIn(wire.calls, G), 'opt:engine:fast');
-    const summaryId = lastIdIn(wire.calls, G);
-    await press(a, summaryId, CB.confirm);
+    await bot.handleUpdate(wire.press(a, 'opt:engine:fast', G));
+    const summaryId = wire.withButton(G, CB.confirm).messageId;
+    await bot.handleUpdate(wire.press(a, CB.confirm, G));
     expect(lastText()).toBe(en.queued);
     await send(textUpdate(b, '/status'));
     expect(lastText()).toBe(en.noJobs);
@@ -181,7 +176,7 @@ describe('dialogues in a group chat belong to one user', () => {
     expect(lastText()).toBe(en.settingsShow('Shape: Circle\nPlace: ↘ Bottom right\nSize: M (medium)\nQuality: Fast\nFormat: 9:16 (vertical)'));
     await send(textUpdate(b, '/settings'));
     expect(lastText()).toBe(en.settingsNone);
-    const bSettings = lastIdIn(wire.calls, G);
+    const bSettings = wire.lastIn(G).messageId;
     await press(a, bSettings, CB.editSettings);
     expect(wire.calls.at(-1)).toMatchObject({ method: 'answerCallbackQuery', params: { text: en.notYourMenu } });
     expect(await dialogueState(G, a)).toBeNull();
@@ -200,12 +195,12 @@ describe('dialogues in a group chat belong to one user', () => {
   });
 
   it('a private chat keeps its chat id as the dialogue key and records no menu owners', async () => {
-    const { bot } = env.newBot();
+    const { bot, wire } = env.newBot();
     const u = newUser();
     await bot.handleUpdate(videoUpdate(u));
     expect(await env.store.redis.get(`${env.store.conversationPrefix()}${u.id}`)).toBeTruthy();
     expect(await env.store.redis.get(`${env.store.conversationPrefix()}${u.id}:${u.id}`)).toBeNull();
-    expect(await env.store.getMenuOwner(u.id, 1001)).toBeNull();
+    expect(await env.store.getMenuOwner(u.id, wire.withButton(u.id, CB.noBgNote).messageId)).toBeNull();
     await bot.handleUpdate(textUpdate(u, '/cancel'));
   });
 });

@@ -81,4 +81,12 @@ describe('npm run bot (bot/main.ts)', () => {
     expect(await p.exited).toBe(1);
     expect(p.output()).toMatch(/ADMIN_IDS/);
   });
+
+  it('a webhook without its secret stops it at start with WEBHOOK_SECRET named, before any call to Telegram', async () => {
+    const before = tg.calls.length;
+    const p = start({ BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: tg.apiRoot, WEBHOOK_URL: 'https://bot.example.com/tg/hook', WEBHOOK_SECRET: '' });
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toMatch(/WEBHOOK_SECRET: required when WEBHOOK_URL is set/);
+    expect(tg.calls.length).toBe(before);
+  });
 });

@@ -1,11 +1,13 @@
 import { isFfmpegUnavailableError } from '../common/errors.js';
 import { checkFfmpegTools } from '../common/ffmpeg.js';
 import { logger } from '../common/logger.js';
+import { loadMetricsConfig } from '../common/metrics/config.js';
 import { checkRedisDurability } from '../common/redis-durability.js';
 import { createTelegramApi } from '../common/telegram/api.js';
 import { loadPipelineConfig } from '../pipeline/config.js';
 import { inputLimitsFromEnv, openPipeline } from '../pipeline/contract.js';
-import { assertWebhookConfig, loadBotConfig } from './config.js';
+import { openMetricsEndpoint } from '../pipeline/metrics-endpoint.js';
+import { loadBotConfig } from './config.js';
 import { createBot, PUBLIC_COMMANDS } from './create-bot.js';
 import type { BotDeps } from './deps.js';
 import { createPreviewService } from './preview/preview-service.js';
@@ -21,8 +23,8 @@ import { BotStore } from './store.js';
  */
 async function main(): Promise<void> {
   const cfg = loadBotConfig();
-  assertWebhookConfig(cfg);
   const pipelineCfg = loadPipelineConfig();
+  const metricsCfg = loadMetricsConfig();
   const log = logger.child({ component: 'bot' });
   // The bot runs ffmpeg/ffprobe for previews only: with previews on, a host without them stops here, named.
   if (cfg.BOT_PREVIEW) {
@@ -41,10 +43,12 @@ async function main(): Promise<void> {
   pipeline.queue.on('error', (e) => log.warn({ err: e.message }, 'queue error'));
   // Before anything is queued: a Redis that can lose jobs is named (REDIS_DURABILITY=refuse throws: exit 1 below).
   await checkRedisDurability(pipeline.redis, log, pipelineCfg.REDIS_DURABILITY);
+  // METRICS_PORT: its own listener, not PORT (public in webhook mode); it reads through the bot's queue handle.
+  const ops = await openMetricsEndpoint(metricsCfg, () => ({ ...pipeline, close: async () => undefined }), { process: 'bot', log });
   const { maxActivePerUser, ...limits } = inputLimitsFromEnv();
   const store = new BotStore(pipeline.redis, pipeline.prefix);
   // The status notifier's and the preview's client; the bot's own (createBot) follows the same policy.
-  const api = createTelegramApi(cfg.BOT_TOKEN, { apiRoot, log });
+  const api = createTelegramApi(cfg.BOT_TOKEN, { apiRoot, log, onRetry: ops.metrics.telegramRetry });
   const status = createStatusNotifier({
     api,
     queue: pipeline.queue,
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
     conversationTtlSec: cfg.BOT_CONVERSATION_TTL_SEC,
     log,
   };
-  const bot = createBot({ token: cfg.BOT_TOKEN, apiRoot, deps });
+  const bot = createBot({ token: cfg.BOT_TOKEN, apiRoot, deps, onTelegramRetry: ops.metrics.telegramRetry });
   await bot.init();
   await status.listen();
   await Promise.all([
@@ -88,17 +92,17 @@ async function main(): Promise<void> {
 
   let polling: Polling | null = null;
   let healthy = true;
-  const webhookPath = cfg.WEBHOOK_URL ? new URL(cfg.WEBHOOK_URL).pathname : null;
+  const { transport } = cfg;
   const http = await startBotHttp({
     bot,
     port: cfg.PORT,
-    webhook: webhookPath ? { path: webhookPath, secret: cfg.WEBHOOK_SECRET! } : null,
+    webhook: transport.mode === 'webhook' ? { path: transport.path, secret: transport.secret } : null,
     log,
     healthy: () => healthy,
   });
-  if (cfg.WEBHOOK_URL) {
-    await bot.api.setWebhook(cfg.WEBHOOK_URL, { secret_token: cfg.WEBHOOK_SECRET, allowed_updates: [...ALLOWED_UPDATES] });
-    log.info({ username: bot.botInfo.username, port: cfg.PORT, path: webhookPath }, 'bot started (webhook)');
+  if (transport.mode === 'webhook') {
+    await bot.api.setWebhook(transport.url, { secret_token: transport.secret, allowed_updates: [...ALLOWED_UPDATES] });
+    log.info({ username: bot.botInfo.username, port: cfg.PORT, path: transport.path }, 'bot started (webhook)');
   } else {
     // A webhook left over from an earlier deploy would make every getUpdates a 409.
     await bot.api.deleteWebhook();
@@ -122,6 +126,7 @@ async function main(): Promise<void> {
     await polling?.stop();
     await http.close();
     await status.close();
+    await ops.close();
     await pipeline.close();
     log.info('bye');
     process.exit(0);

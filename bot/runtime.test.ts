@@ -19,8 +19,33 @@ describe('bot config', () => {
     expect(cfg).toMatchObject({ ADMIN_IDS: [1, 22, 333], TELEGRAM_API_ROOT: 'https://api.telegram.org', PORT: 8080, BOT_PREVIEW: true });
     expect(() => loadBotConfig.parse({})).toThrow(/BOT_TOKEN/);
     expect(() => loadBotConfig.parse({ ...base, ADMIN_IDS: '12,abc' })).toThrow(/ADMIN_IDS: comma-separated numeric/);
-    expect(() => assertWebhookConfig(loadBotConfig.parse({ ...base, WEBHOOK_URL: 'https://bot.example.com/tg' }))).toThrow(ConfigError);
-    expect(() => assertWebhookConfig(loadBotConfig.parse({ ...base, WEBHOOK_URL: 'https://bot.example.com/tg', WEBHOOK_SECRET: 's3cr3t-s3cr3t-s3cr3t' }))).not.toThrow();
+  });
+
+  // The transport is a union: each mode carries exactly what it needs, and a wrong mix is refused naming the variable.
+  it('no WEBHOOK_URL → polling; WEBHOOK_URL with its secret → webhook with the URL’s path', () => {
+    expect(loadBotConfig.parse(base).transport).toEqual({ mode: 'polling' });
+    const hook = loadBotConfig.parse({ ...base, WEBHOOK_URL: 'https://bot.example.com/tg/hook?x=1', WEBHOOK_SECRET: 's3cr3t-s3cr3t-s3cr3t' });
+    expect(hook.transport).toEqual({ mode: 'webhook', url: 'https://bot.example.com/tg/hook?x=1', path: '/tg/hook', secret: 's3cr3t-s3cr3t-s3cr3t' });
+    // Empty values count as unset (a cleared field in a deploy panel).
+    expect(loadBotConfig.parse({ ...base, WEBHOOK_URL: ' ', WEBHOOK_SECRET: '' }).transport).toEqual({ mode: 'polling' });
+  });
+
+  it('refuses a webhook without its secret, a secret without a webhook, and a malformed secret, naming the variable', () => {
+    const refusal = (e: Record<string, string>) => {
+      try {
+        loadBotConfig.parse({ ...base, ...e });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as ConfigError).issues;
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal({ WEBHOOK_URL: 'https://bot.example.com/tg' })).toEqual([{ variable: 'WEBHOOK_SECRET', message: 'required when WEBHOOK_URL is set' }]);
+    expect(refusal({ WEBHOOK_SECRET: 's3cr3t-s3cr3t-s3cr3t' })).toEqual([{ variable: 'WEBHOOK_SECRET', message: expect.stringMatching(/^set without WEBHOOK_URL/) }]);
+    expect(refusal({ WEBHOOK_URL: 'https://bot.example.com/tg', WEBHOOK_SECRET: 'short' })).toEqual([{ variable: 'WEBHOOK_SECRET', message: expect.stringMatching(/16–256/) }]);
+    expect(refusal({ WEBHOOK_URL: 'not a url', WEBHOOK_SECRET: 's3cr3t-s3cr3t-s3cr3t' }).map((i) => i.variable)).toEqual(['WEBHOOK_URL']);
+    // The older check still agrees with the schema (the Railway test uses it).
+    expect(() => assertWebhookConfig({ WEBHOOK_URL: 'https://bot.example.com/tg', WEBHOOK_SECRET: undefined })).toThrow(/WEBHOOK_SECRET: required/);
   });
 });
 

@@ -2,7 +2,8 @@ import type { Message } from 'grammy/types';
 import { describe, expect, it } from 'vitest';
 import { parseOption } from './flow/callbacks.js';
 import { optionKeyboard } from './flow/keyboards.js';
-import { fieldsFor, parseOptions } from './flow/options.js';
+import { DEFAULT_OPTIONS, fieldsFor, OPTION_FIELDS, parseOptions, type OptionField } from './flow/options.js';
+import { summaryText } from './flow/summary.js';
 import { languageOf, t } from './i18n/index.js';
 import { acceptVideo } from './media/accept.js';
 import { limitProblem } from './media/limits.js';
@@ -56,6 +57,31 @@ describe('options and buttons', () => {
     expect(fieldsFor(['video'])).toEqual(['shape', 'position', 'size', 'engine', 'aspect']);
     expect(parseOptions({ shape: 'rect', position: 'top', size: 'S', engine: 'fast', aspect: '1:1' })).toEqual({ shape: 'rect', position: 'top', size: 'S', engine: 'fast', aspect: '1:1' });
     expect(parseOptions({ shape: 'star', position: 'top', size: 'S', engine: 'fast', aspect: '1:1' })).toBeNull();
+    // Stored defaults keep only the known fields (an older bot may have written more).
+    expect(parseOptions({ shape: 'rect', position: 'top', size: 'S', engine: 'fast', aspect: '1:1', colour: 'red' })).toEqual({ shape: 'rect', position: 'top', size: 'S', engine: 'fast', aspect: '1:1' });
+    expect(parseOptions({ shape: 'rect' })).toBeNull();
+  });
+
+  // The options table (flow/options.ts) is the one list; these pin what users see to what it was before the table.
+  it('the options table gives the same questions, keyboards, defaults and summaries', () => {
+    expect(OPTION_FIELDS).toEqual(['shape', 'position', 'size', 'engine', 'aspect']);
+    expect(DEFAULT_OPTIONS).toEqual({ shape: 'circle', position: 'bottomRight', size: 'M', engine: 'fast', aspect: '9:16' });
+    const labels = (f: OptionField) => optionKeyboard(t('en'), f).inline_keyboard.map((row) => row.map((b) => b.text));
+    expect(labels('shape')).toEqual([['Circle'], ['Rounded square'], ['Square']]);
+    expect(labels('position')).toEqual([
+      ['↖ Top left', '⬆ Top', '↗ Top right'],
+      ['⬅ Left', '⏺ Centre', '➡ Right'],
+      ['↙ Bottom left', '⬇ Bottom', '↘ Bottom right'],
+    ]);
+    expect(labels('size')).toEqual([['S (small)', 'M (medium)', 'L (large)']]);
+    expect(labels('engine')).toEqual([['Fast'], ['Best quality (slower)']]);
+    expect(labels('aspect')).toEqual([['9:16 (vertical)', '16:9 (horizontal)', '1:1 (square)']]);
+    expect(optionKeyboard(t('ru'), 'shape').inline_keyboard.flat().map((b) => b.text)).toEqual(Object.values(t('ru').shape));
+    const o = { shape: 'rounded', position: 'topLeft', size: 'L', engine: 'quality', aspect: '16:9' } as const;
+    expect(summaryText(t('en'), null, o)).toBe('Shape: Rounded square\nPlace: ↖ Top left\nSize: L (large)\nQuality: Best quality (slower)\nFormat: 16:9 (horizontal)');
+    expect(summaryText(t('ru'), ['overlay', 'note'], o)).toBe(
+      `Результат: ${t('ru').output.overlay} + ${t('ru').output.note}\nФорма: ${t('ru').shape.rounded}\nРазмер: ${t('ru').size.L}\nКачество: ${t('ru').engine.quality}`,
+    );
   });
 });
 

@@ -2,18 +2,29 @@
  * Typed errors shared by every part. The bot translates `MediaError.code` into a human message in the user's
  * language; the pipeline marks jobs failing with a MediaError as unrecoverable (retrying cannot fix the input).
  */
-export type MediaErrorCode =
-  | 'empty_file' // zero bytes
-  | 'not_video' // not a media container ffmpeg can read (or one the media gate does not allow)
-  | 'still_image' // a photo or GIF, maybe renamed .mp4
-  | 'no_video_stream' // a valid container without video (e.g. an audio file)
-  | 'corrupt' // decodes partially or not at all
-  | 'too_long' // duration above the configured limit (also found while decoding, when the header lied)
-  | 'too_short' // a clip under MIN_DURATION_SEC: a single frame, or too short to make a bubble of
-  | 'too_large' // file size above the configured limit
-  | 'too_small' // frame smaller than the engine can use
-  | 'frame_too_large' // frame larger than MAX_FRAME_PIXELS (refused before decoding)
-  | 'no_person'; // segmentation found nobody in most frames
+export const MEDIA_ERROR_CODES = [
+  'empty_file', // zero bytes
+  'not_video', // not a media container ffmpeg can read (or one the media gate does not allow)
+  'still_image', // a photo or GIF, maybe renamed .mp4
+  'no_video_stream', // a valid container without video (e.g. an audio file)
+  'corrupt', // decodes partially or not at all
+  'too_long', // duration above the configured limit (also found while decoding, when the header lied)
+  'too_short', // a clip under MIN_DURATION_SEC: a single frame, or too short to make a bubble of
+  'too_large', // file size above the configured limit
+  'too_small', // frame smaller than the engine can use
+  'frame_too_large', // frame larger than MAX_FRAME_PIXELS (refused before decoding)
+  'no_person', // segmentation found nobody in most frames
+] as const;
+
+/**
+ * Every reason an input file can be refused: the one list the pipeline's failure codes, the GPU worker's API and
+ * the user texts (a `Record<MediaErrorCode, …>` in pipeline/messages.ts) derive from.
+ */
+export type MediaErrorCode = (typeof MEDIA_ERROR_CODES)[number];
+
+export function isMediaErrorCode(code: unknown): code is MediaErrorCode {
+  return typeof code === 'string' && (MEDIA_ERROR_CODES as readonly string[]).includes(code);
+}
 
 export class MediaError extends Error {
   constructor(

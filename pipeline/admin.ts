@@ -70,8 +70,8 @@ export async function retryJob(p: Pick<PipelineHandle, 'queue' | 'redis' | 'pref
   if (!job) return 'not_found';
   if ((await job.getState()) !== 'failed') return 'not_failed';
   const keys = pipelineKeys(p.prefix);
-  // A new run may fail again and deserves its own notice; a stale cancel flag must not stop it.
-  await p.redis.del(keys.failureNotified(jobId), keys.cancel(jobId));
+  // A new run may fail again and deserves its own notice (and count); a stale cancel flag must not stop it.
+  await p.redis.del(keys.failureNotified(jobId), keys.failureCounted(jobId), keys.cancel(jobId));
   await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
   return 'retried';
 }

@@ -1,4 +1,4 @@
-import type { MediaErrorCode } from '../common/errors.js';
+import { MEDIA_ERROR_CODES } from '../common/errors.js';
 
 /**
  * Why a job failed, in terms the bot can translate. A failed BullMQ job carries it in `failedReason` as
@@ -9,19 +9,7 @@ import type { MediaErrorCode } from '../common/errors.js';
  *   another file.
  * - category `pipeline`: everything else, below.
  */
-export const MEDIA_FAILURE_CODES = [
-  'empty_file',
-  'not_video',
-  'still_image',
-  'no_video_stream',
-  'corrupt',
-  'too_long',
-  'too_short',
-  'too_large',
-  'too_small',
-  'frame_too_large',
-  'no_person',
-] as const satisfies readonly MediaErrorCode[];
+export const MEDIA_FAILURE_CODES = MEDIA_ERROR_CODES; // the list itself lives with MediaError (common/errors.ts)
 
 export const PIPELINE_FAILURE_CODES = [
   /** The cloud Bot API refuses to hand out files over 20 MB. */

@@ -8,7 +8,7 @@ export interface PipelineKeys {
   /** Sorted set of worker ids scored by their last heartbeat (ms). */
   workers: string;
   heartbeat(workerId: string): string;
-  /** Hash of counters: overlay:gpu, overlay:cpu, fallback:<reason>. */
+  /** Hash of counters: overlay:gpu, overlay:cpu, fallback:<reason>, failed:<code> (operator-numbers.ts). */
   counters: string;
   /** Hash of a job's finished stages (field = stage output name, value = JSON). */
   state(jobId: string): string;
@@ -22,6 +22,8 @@ export interface PipelineKeys {
   resendApproved(jobId: string): string;
   /** Set once the failure notice was sent. */
   failureNotified(jobId: string): string;
+  /** Set (NX) when the job's final failure was counted, so a failure processed twice counts once. */
+  failureCounted(jobId: string): string;
   /** Set by cancelJob for a running job; the worker polls it. */
   cancel(jobId: string): string;
   /** The random part of the job's work folder name (see worker/work-folder.ts). */
@@ -41,6 +43,7 @@ export function pipelineKeys(prefix: string): PipelineKeys {
     resendParked: (id) => `${base}:resend-parked:${id}`,
     resendApproved: (id) => `${base}:resend-approved:${id}`,
     failureNotified: (id) => `${base}:failure-notified:${id}`,
+    failureCounted: (id) => `${base}:failure-counted:${id}`,
     cancel: (id) => `${base}:cancel:${id}`,
     workFolder: (id) => `${base}:work-folder:${id}`,
   };

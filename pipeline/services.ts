@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
+import type { ShotstackRetryReason } from '../common/metrics/metrics.js';
 import { createGpuWorkerClient, type GpuWorkerClient } from '../gpu-worker/client/index.js';
 import { clientOptionsFromConfig, createShotstackClient, startLocalShotstack, usesLocalRenderer, type ShotstackConfig } from '../shotstack/index.js';
 import type { PipelineConfig } from './config.js';
@@ -53,13 +54,19 @@ export interface OpenRenderer {
  */
 export async function openRenderer(
   cfg: ShotstackConfig,
-  o: { dataDir?: string; logger: Logger; calibrationRedis?: { url: string; prefix: string } },
+  o: {
+    dataDir?: string;
+    logger: Logger;
+    calibrationRedis?: { url: string; prefix: string };
+    /** Counts the client's retries (operators' numbers; Metrics.shotstackRetry). */
+    onShotstackRetry?: (reason: ShotstackRetryReason) => void;
+  },
 ): Promise<OpenRenderer> {
   if (!usesLocalRenderer(cfg)) {
     const opts = clientOptionsFromConfig(cfg);
     // The same Redis as the calibration: the request budget is per key, shared by every worker.
     const upkeep = openShotstackUpkeep(cfg, { redis: o.calibrationRedis, logger: o.logger });
-    const client = createShotstackClient({ ...opts, budget: upkeep.budget, logger: o.logger });
+    const client = createShotstackClient({ ...opts, budget: upkeep.budget, logger: o.logger, onRetry: o.onShotstackRetry });
     const calibration = serviceReadings(cfg, { client, apiUrl: opts.apiUrl, logger: o.logger, redis: o.calibrationRedis });
     // Sources go once the job has its file; the hosted copy after the retention (at once for a renderer without a
     // key: its file URLs are never sent as download links).
@@ -87,7 +94,7 @@ export async function openRenderer(
     emulate,
     logger: o.logger,
   });
-  const client = createShotstackClient({ ...clientOptionsFromConfig({ ...cfg, SHOTSTACK_API_URL: local.url }), pollIntervalMs: 250, logger: o.logger });
+  const client = createShotstackClient({ ...clientOptionsFromConfig({ ...cfg, SHOTSTACK_API_URL: local.url }), pollIntervalMs: 250, logger: o.logger, onRetry: o.onShotstackRetry });
   o.logger.info({ url: local.url }, 'no SHOTSTACK_API_KEY: rendering with the local Shotstack-compatible renderer in this process');
   return {
     renderer: {

@@ -59,6 +59,8 @@ export interface ShotstackClientOptions {
   /** Ingests (upload + polling until ready) this client runs at once (default 2); the others queue. */
   ingestConcurrency?: number;
   logger?: Logger;
+  /** Told of every call sent again (operators' numbers: Metrics.shotstackRetry). */
+  onRetry?: HttpContext['onRetry'];
   /** Test seam: the sleep between polls and retries (default a signal-aware setTimeout). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -167,6 +169,7 @@ export function createShotstackClient(opts: ShotstackClientOptions): ShotstackCl
       maxWaits: opts.maxRateLimitWaits ?? DEFAULT_RATE_LIMIT_POLICY.maxWaits,
     },
     sleep,
+    onRetry: opts.onRetry,
   };
   /** Waits between status polls: pollIntervalMs, then ×pollBackoff each time, up to maxPollIntervalMs. */
   function* pollDelays(): Generator<number, never> {

@@ -1,4 +1,5 @@
 import type { Logger } from '../common/logger.js';
+import type { ShotstackRetryReason } from '../common/metrics/metrics.js';
 import { CancelledError } from '../common/errors.js';
 import type { RequestBudget, ShotstackApi } from './budget.js';
 import { ShotstackError } from './errors.js';
@@ -63,6 +64,8 @@ export interface HttpContext {
   rateLimit?: RateLimitPolicy;
   /** Injected for tests of the backoff itself; defaults to a signal-aware setTimeout. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Told of every call sent again, before the wait (Metrics.shotstackRetry; operators' numbers). */
+  onRetry?: (reason: ShotstackRetryReason) => void;
 }
 
 type Exchange<T> =
@@ -84,6 +87,7 @@ export async function callShotstack<T>(ctx: HttpContext, call: HttpCall<T>): Pro
       if (canRetry && (call.idempotent || connectionRefused(x.error))) {
         const delay = backoff(ctx.retry, attempt);
         const reason = x.timedOut ? 'timeout' : errorCode(x.error);
+        ctx.onRetry?.('network');
         ctx.log.warn({ operation: call.operation, attempt, delayMs: delay, reason }, 'shotstack call failed, retrying');
         attempt++;
         await sleep(delay, call.signal);
@@ -99,6 +103,7 @@ export async function callShotstack<T>(ctx: HttpContext, call: HttpCall<T>): Pro
     const what = `${call.operation}: HTTP ${status}${serviceMessage ? ` — ${serviceMessage}` : ''}`;
     if (status === 429 && call.api && rateLimitWaits < (ctx.rateLimit ?? DEFAULT_RATE_LIMIT_POLICY).maxWaits) {
       rateLimitWaits++;
+      ctx.onRetry?.('rate_limit');
       await waitForRateWindow(ctx, call, call.api, res, rateLimitWaits, sleep);
       continue;
     }
@@ -109,6 +114,7 @@ export async function callShotstack<T>(ctx: HttpContext, call: HttpCall<T>): Pro
       if (canRetry && !ambiguous) {
         const retryAfter = retryAfterMs(res.headers.get('retry-after'), ctx.retry.maxRetryAfterMs);
         const delay = retryAfter ?? backoff(ctx.retry, attempt);
+        ctx.onRetry?.(status === 429 ? 'rate_limit' : 'server_error');
         ctx.log.warn({ operation: call.operation, status, attempt, delayMs: delay }, 'shotstack busy or failing, retrying');
         attempt++;
         await sleep(delay, call.signal);

@@ -128,6 +128,28 @@ describe('fake Telegram Bot API (through grammY over HTTP)', () => {
     await expect(api.sendChatAction(8, 'dancing' as 'typing')).rejects.toMatchObject({ error_code: 400 });
   });
 
+  // Tests find messages by what the bot shows (their real ids), never by guessing the fake's numbering.
+  it("finds the bot's newest message and the message showing a button, as edits and deletes left them", async () => {
+    const chatId = 808;
+    const kb = (...data: string[]) => ({ inline_keyboard: [data.map((d) => ({ text: d, callback_data: d }))] });
+    await tg.pushUserMessage({ chatId, text: 'hi' });
+    const ask = await api.sendMessage(chatId, 'ask', { reply_markup: kb('yes', 'no') });
+    const menu = await api.sendMessage(chatId, 'menu', { reply_markup: kb('yes') });
+    const note = await api.sendMessage(chatId, 'note');
+    expect(tg.lastBotMessage(chatId)?.message_id).toBe(note.message_id);
+    expect(tg.messageWithButton(chatId, 'yes')?.message_id).toBe(menu.message_id); // the newest that shows it
+    expect(tg.messageWithButton(chatId, 'no')?.message_id).toBe(ask.message_id);
+    // An edit without reply_markup takes the buttons away; a deleted message shows nothing.
+    await api.editMessageText(chatId, menu.message_id, 'menu, answered');
+    expect(tg.messageWithButton(chatId, 'yes')?.message_id).toBe(ask.message_id);
+    await api.deleteMessage(chatId, note.message_id);
+    expect(tg.lastBotMessage(chatId)?.text).toBe('menu, answered');
+    const press = tg.pressButton({ chatId, data: 'yes', from: { id: 4242 } });
+    expect(press.callback_query).toMatchObject({ data: 'yes', from: { id: 4242 }, message: { message_id: ask.message_id } });
+    expect(() => tg.pressButton({ chatId, data: 'maybe' })).toThrow(/no message in chat 808 shows maybe; bot messages: /);
+    expect(tg.lastBotMessage(809)).toBeUndefined();
+  });
+
   it('serves registered files through getFile + /file/bot<token>/<path>, refusing files over 20 MB', async () => {
     const small = join(dir, 'small.bin');
     await writeFile(small, Buffer.from('hello video'));

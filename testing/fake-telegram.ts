@@ -9,6 +9,7 @@ import { createChatStore } from './fake-telegram/chats.js';
 import { createFaults } from './fake-telegram/faults.js';
 import { createFileRegistry } from './fake-telegram/files.js';
 import { CALLBACK_QUERY_TTL_MS, CLOUD_GET_FILE_LIMIT, CLOUD_UPLOAD_LIMIT, LOCAL_LIMIT, PHOTO_LIMIT } from './fake-telegram/limits.js';
+import { createMessageQueries } from './fake-telegram/queries.js';
 import { createRateLimiter, DEFAULT_RATE_LIMITS } from './fake-telegram/rate-limit.js';
 import { startServer } from './fake-telegram/server.js';
 import type { FakeState } from './fake-telegram/state.js';
@@ -41,7 +42,8 @@ export { NGINX_413_HTML } from './fake-telegram/errors.js';
  * `local: true` behaves like a self-hosted `telegram-bot-api --local` (2000 MB, absolute file paths).
  *
  * Everything is recorded (`calls`, with 429s of flood control marked `rateLimited`, `sentFiles`, per-chat
- * `messages`), and faults can be injected per method.
+ * `messages`), and faults can be injected per method. Tests take message ids from what the bot shows
+ * (`lastBotMessage`, `messageWithButton`, `pressButton`), never from the fake's numbering.
  */
 export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<FakeTelegram> {
   const ownsDataDir = !opts.dataDir;
@@ -62,6 +64,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
   const host = opts.host ?? '127.0.0.1';
   const server = await startServer({ state, token: opts.token, host, port: opts.port ?? 0, handleApi });
   let closed = false;
+  const userUpdates = createUserUpdates(state, changed);
 
   return {
     apiRoot: `http://${host}:${server.port}`,
@@ -69,7 +72,8 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     dataDir,
     bot: state.bot,
     registerFile: (path, o) => state.files.register(path, o),
-    ...createUserUpdates(state, changed),
+    ...userUpdates,
+    ...createMessageQueries(state, userUpdates.pushCallbackQuery),
     calls,
     callsOf: (method) => calls.filter((c) => c.method.toLowerCase() === method.toLowerCase()),
     sentFiles: state.sentFiles,

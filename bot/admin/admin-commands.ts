@@ -14,7 +14,8 @@ import { PROCESSING_MODES, type ProcessingMode } from '../../pipeline/contract.j
 import type { BotContext } from '../context.js';
 import type { BotDeps } from '../deps.js';
 import { packBlocks, sendParts } from '../../common/telegram/split-text.js';
-import { failedEntries, modeText, queueText, statsText } from './format.js';
+import { readOperatorNumbers } from '../../pipeline/operator-numbers.js';
+import { failedEntries, modeText, queueText, statsText, totalsText } from './format.js';
 import { readPublishedStatus } from '../../shotstack/calibration/index.js';
 import { calibrationText } from './calibration-text.js';
 
@@ -71,7 +72,8 @@ export function adminCommands(deps: BotDeps): Composer<BotContext> {
   });
 
   onlyAdmins.command('stats', async (ctx) => {
-    await ctx.reply(statsText(await getStats(p)));
+    const [today, totals] = await Promise.all([getStats(p), readOperatorNumbers(p)]);
+    await ctx.reply(`${statsText(today)}\n\n${totalsText(totals)}`);
   });
 
   return composer;

@@ -1,4 +1,5 @@
 import type { FailedJobInfo, ModeView, PipelineStats, QueueOverview } from '../../pipeline/admin.js';
+import type { OperatorNumbers } from '../../pipeline/operator-numbers.js';
 
 /** Plain-text views for the admin commands (English: they are for operators). */
 
@@ -53,5 +54,24 @@ export function statsText(s: PipelineStats): string {
     `Median per stage: fetch ${sec(s.medianStageMs.fetch)}, overlay ${sec(s.medianStageMs.overlay)}, render ${sec(s.medianStageMs.render)}, deliver ${sec(s.medianStageMs.deliver)}; total ${sec(s.medianTotalMs)}`,
     `Overlay on GPU ${s.overlay.gpu}, CPU ${s.overlay.cpu} (GPU share ${share}), fallbacks ${s.overlay.fallbacks}`,
     ...(failures ? [`Failures: ${failures}`] : []),
+  ].join('\n');
+}
+
+/**
+ * The part of /stats that /metrics also serves (pipeline/operator-numbers.ts reads both): the queue now, and the
+ * running totals every worker keeps in Redis. Codes and reasons with no count are left out.
+ */
+export function totalsText(n: OperatorNumbers): string {
+  const c = n.queue.counts;
+  const listed = (r: Record<string, number>) =>
+    Object.entries(r)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ') || 'none';
+  const fallbacks = Object.values(n.fallbacks).reduce((a, b) => a + b, 0);
+  return [
+    `Queue now${n.queue.paused ? ' (PAUSED)' : ''}: waiting ${c.waiting}, active ${c.active}, delayed ${c.delayed}, prioritized ${c.prioritized}, completed ${c.completed}, failed ${c.failed}`,
+    `Totals (as /metrics): failed for good: ${listed(n.failuresByCode)}`,
+    `Overlays GPU ${n.overlays.gpu}, CPU ${n.overlays.cpu}; GPU→CPU fallbacks ${fallbacks}${fallbacks ? ` (${listed(n.fallbacks)})` : ''}`,
   ].join('\n');
 }

@@ -1,4 +1,4 @@
-import { OPTION_VALUES, type OptionField } from './options.js';
+import { isOptionValue, OPTION_FIELDS, type OptionField } from './options.js';
 
 /**
  * Callback data of every button the bot sends (Telegram allows 64 bytes). One module owns the format, so the
@@ -17,7 +17,7 @@ export const CB = {
   tryAgain: (jobId: string) => `retry:${jobId}`,
 } as const;
 
-export const OPTION_RE = /^opt:(shape|position|size|engine|aspect):(.+)$/;
+export const OPTION_RE = new RegExp(`^opt:(${OPTION_FIELDS.join('|')}):(.+)$`);
 export const TRY_AGAIN_RE = /^retry:([A-Za-z0-9_-]{1,60})$/;
 
 export function parseOption(data: string | undefined): { field: OptionField; value: string } | null {
@@ -25,5 +25,5 @@ export function parseOption(data: string | undefined): { field: OptionField; val
   if (!m) return null;
   const field = m[1] as OptionField;
   const value = m[2]!;
-  return (OPTION_VALUES[field] as readonly string[]).includes(value) ? { field, value } : null;
+  return isOptionValue(field, value) ? { field, value } : null;
 }

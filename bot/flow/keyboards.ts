@@ -1,7 +1,7 @@
 import { InlineKeyboard } from 'grammy';
 import type { Messages } from '../i18n/types.js';
 import { CB } from './callbacks.js';
-import { OPTION_VALUES, type OptionField } from './options.js';
+import { OPTIONS, type OptionField } from './options.js';
 
 /** Inline keyboards of the dialogue. Labels come from the user's language; data from callbacks.ts. */
 
@@ -30,11 +30,10 @@ export function tryAgainKeyboard(m: Messages, jobId: string): InlineKeyboard {
   return new InlineKeyboard().text(m.btnTryAgain, CB.tryAgain(jobId));
 }
 
-/** One option's buttons; positions are laid out as the 3×3 grid they describe. */
+/** One option's buttons, `perRow` of the options table to a row. */
 export function optionKeyboard(m: Messages, field: OptionField): InlineKeyboard {
   const kb = new InlineKeyboard();
-  const values = OPTION_VALUES[field] as readonly string[];
-  const perRow = field === 'position' ? 3 : field === 'shape' || field === 'engine' ? 1 : 3;
+  const { values, perRow } = OPTIONS[field];
   values.forEach((value, i) => {
     const label = (m[field] as Record<string, string>)[value]!;
     kb.text(label, CB.option(field, value));

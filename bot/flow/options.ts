@@ -3,58 +3,65 @@ import {
   BUBBLE_POSITIONS,
   BUBBLE_SHAPES,
   BUBBLE_SIZES,
+  bubbleOptionsSchema,
   ENGINES,
-  type Aspect,
-  type BubblePosition,
-  type BubbleShape,
-  type BubbleSize,
-  type EngineChoice,
+  OUTPUT_KINDS,
+  type BubbleOptions,
   type OutputKind,
 } from '../../pipeline/contract.js';
 
 /** The user's choices for one video (the job's `options`, without the test-only resolution override). */
-export interface ChosenOptions {
-  shape: BubbleShape;
-  position: BubblePosition;
-  size: BubbleSize;
-  engine: EngineChoice;
-  aspect: Aspect;
-}
-
-export const DEFAULT_OPTIONS: ChosenOptions = { shape: 'circle', position: 'bottomRight', size: 'M', engine: 'fast', aspect: '9:16' };
-
+export type ChosenOptions = Required<Omit<BubbleOptions, 'resolution'>>;
 export type OptionField = keyof ChosenOptions;
 
-export const OPTION_VALUES: { [F in OptionField]: readonly ChosenOptions[F][] } = {
-  shape: BUBBLE_SHAPES,
-  position: BUBBLE_POSITIONS,
-  size: BUBBLE_SIZES,
-  engine: ENGINES,
-  aspect: ASPECTS,
-};
+/** How the bot asks for one option. */
+interface OptionSpec<V extends string> {
+  /** Every value, in button order (the job contract's list). */
+  values: readonly V[];
+  /** Buttons per keyboard row: long labels one per row; the positions as the 3×3 grid they describe. */
+  perRow: number;
+  /** The outputs this choice matters for: a round note has no shape or place; a transparent file has no place. */
+  outputs: readonly OutputKind[];
+}
 
 /**
- * Which choices matter for the outputs of one order: a round note has no shape or place; a transparent file has
- * no place; only a video over a background has all five.
+ * THE list of options the user chooses, in the order they are asked and summarised. Keyboards (keyboards.ts),
+ * button data (callbacks.ts), stored defaults (parseOptions), the settings dialogue and summaries all derive from
+ * it; the texts are typed from it (i18n/types.ts), so a field without a label in ru or en does not compile. The
+ * mapped type makes the table list exactly the job contract's option fields.
  */
-export function fieldsFor(outputs: OutputKind[]): OptionField[] {
-  const wanted = new Set<OptionField>(['engine']);
-  for (const output of outputs) {
-    if (output !== 'note') (['shape', 'size'] as const).forEach((f) => wanted.add(f));
-    if (output === 'video') (['position', 'aspect'] as const).forEach((f) => wanted.add(f));
-  }
-  return (['shape', 'position', 'size', 'engine', 'aspect'] as const).filter((f) => wanted.has(f));
+export const OPTIONS: { readonly [F in OptionField]: OptionSpec<ChosenOptions[F]> } = {
+  shape: { values: BUBBLE_SHAPES, perRow: 1, outputs: ['video', 'overlay'] },
+  position: { values: BUBBLE_POSITIONS, perRow: 3, outputs: ['video'] },
+  size: { values: BUBBLE_SIZES, perRow: 3, outputs: ['video', 'overlay'] },
+  engine: { values: ENGINES, perRow: 1, outputs: OUTPUT_KINDS },
+  aspect: { values: ASPECTS, perRow: 3, outputs: ['video'] },
+};
+
+/** Every field, in the table's order. */
+export const OPTION_FIELDS: readonly OptionField[] = Object.keys(OPTIONS) as OptionField[];
+
+/** The defaults are the job contract's own (what a job without options gets). */
+export const DEFAULT_OPTIONS: ChosenOptions = pickFields(bubbleOptionsSchema.parse({}));
+
+function pickFields(o: ChosenOptions): ChosenOptions {
+  return Object.fromEntries(OPTION_FIELDS.map((f) => [f, o[f]])) as ChosenOptions;
+}
+
+/** True when `value` is one of `field`'s values. */
+export function isOptionValue(field: OptionField, value: unknown): boolean {
+  return typeof value === 'string' && (OPTIONS[field].values as readonly string[]).includes(value);
+}
+
+/** Which choices matter for the outputs of one order (only a video over a background has all five). */
+export function fieldsFor(outputs: readonly OutputKind[]): OptionField[] {
+  return OPTION_FIELDS.filter((f) => OPTIONS[f].outputs.some((o) => outputs.includes(o)));
 }
 
 /** Parses stored defaults, dropping anything unknown (an older bot may have written them). */
 export function parseOptions(raw: unknown): ChosenOptions | null {
   if (!raw || typeof raw !== 'object') return null;
   const r = raw as Record<string, unknown>;
-  const out = { ...DEFAULT_OPTIONS };
-  for (const field of Object.keys(OPTION_VALUES) as OptionField[]) {
-    const v = r[field];
-    if (typeof v !== 'string' || !(OPTION_VALUES[field] as readonly string[]).includes(v)) return null;
-    (out as Record<OptionField, string>)[field] = v;
-  }
-  return out;
+  if (!OPTION_FIELDS.every((f) => isOptionValue(f, r[f]))) return null;
+  return pickFields(r as ChosenOptions);
 }

@@ -79,7 +79,7 @@ export async function pickOptions(
   log: Logger,
   ctx: FlowContext,
   m: Messages,
-  fields: OptionField[],
+  fields: readonly OptionField[],
   start: ChosenOptions,
   summary: (o: ChosenOptions) => string,
 ): Promise<ChosenOptions | Restart> {
@@ -105,7 +105,7 @@ export async function pickOptions(
       return opt.value;
     });
     if (value === RESTART) return RESTART;
-    // parseOption admitted only values of OPTION_VALUES[field].
+    // parseOption admitted only values of OPTIONS[field].values.
     (chosen as Record<OptionField, string>)[field] = value;
   }
   if (messageId !== null) {

@@ -1,7 +1,11 @@
-import type { Aspect, BubblePosition, BubbleShape, BubbleSize, EngineChoice, OutputKind, Stage } from '../../pipeline/contract.js';
+import type { OutputKind, Stage } from '../../pipeline/contract.js';
+import type { ChosenOptions, OptionField } from '../flow/options.js';
+
+/** A label for every value of every option (the options table in flow/options.ts decides which). */
+type OptionValueLabels = { [F in OptionField]: Record<ChosenOptions[F], string> };
 
 /** Every text the bot sends, per language. ru.ts must provide the same keys (the compiler checks it). */
-export interface Messages {
+export interface Messages extends OptionValueLabels {
   start: string;
   help: string;
   askHead: string;
@@ -18,15 +22,11 @@ export interface Messages {
   askSame(summary: string): string;
   btnSame: string;
   btnChoose: string;
-  pick: Record<'shape' | 'position' | 'size' | 'engine' | 'aspect', string>;
-  shape: Record<BubbleShape, string>;
-  position: Record<BubblePosition, string>;
-  size: Record<BubbleSize, string>;
-  engine: Record<EngineChoice, string>;
-  aspect: Record<Aspect, string>;
+  /** The question for each option. */
+  pick: Record<OptionField, string>;
   output: Record<OutputKind, string>;
   summaryTitle: string;
-  summaryLabels: Record<'output' | 'shape' | 'position' | 'size' | 'engine' | 'aspect', string>;
+  summaryLabels: Record<'output' | OptionField, string>;
   btnConfirm: string;
   btnChange: string;
   previewCaption: string;

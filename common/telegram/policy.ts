@@ -1,5 +1,6 @@
 import { HttpError, type Transformer } from 'grammy';
 import type { Logger } from '../logger.js';
+import type { TelegramRetryReason } from '../metrics/metrics.js';
 import { networkErrorLabel, nothingReachedServer } from './network-errors.js';
 
 /**
@@ -27,6 +28,8 @@ export interface TelegramPolicyOptions {
   backoffMs?: number;
   /** Cap of that backoff (default 8 s). */
   maxBackoffMs?: number;
+  /** Told of every call sent again, before the wait (Metrics.telegramRetry; operators' numbers). */
+  onRetry?: (method: string, reason: TelegramRetryReason) => void;
 }
 
 /** Methods whose repeat changes nothing the user sees (or only fails harmlessly). */
@@ -76,6 +79,7 @@ export function telegramPolicy(o: TelegramPolicyOptions = {}): Transformer {
         if (!resend || failed >= maxNetworkRetries) throw e;
         failed++;
         const delayMs = backoff(failed);
+        o.onRetry?.(method, 'network');
         o.log?.warn({ method, reason: networkErrorLabel(e.error), attempt: failed, delayMs }, 'telegram request failed; sending again');
         await pause(delayMs, method, signal);
         continue;
@@ -85,6 +89,7 @@ export function telegramPolicy(o: TelegramPolicyOptions = {}): Transformer {
       const maxWait = Math.min(maxRetryAfterSec, SHORT_LIVED_MAX_WAIT_SEC[method] ?? Infinity);
       if (res.error_code === 429 && typeof retryAfter === 'number' && retryAfter <= maxWait && rateLimited < maxRateLimitRetries) {
         rateLimited++;
+        o.onRetry?.(method, 'rate_limit');
         o.log?.warn({ method, retryAfterSec: retryAfter, attempt: rateLimited }, 'telegram rate limit; waiting as told');
         await pause(retryAfter * 1000, method, signal);
         continue;
@@ -92,6 +97,7 @@ export function telegramPolicy(o: TelegramPolicyOptions = {}): Transformer {
       if (res.error_code >= 500 && IDEMPOTENT_METHODS.has(method) && failed < maxNetworkRetries) {
         failed++;
         const delayMs = backoff(failed);
+        o.onRetry?.(method, 'server_error');
         o.log?.warn({ method, status: res.error_code, attempt: failed, delayMs }, 'telegram server error; sending again');
         await pause(delayMs, method, signal);
         continue;

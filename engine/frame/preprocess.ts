@@ -79,18 +79,19 @@ export class YuvPreprocessor {
 
   run(yuv: Uint8Array): Float32Array {
     const { width: mw, height: mh, scale, offset } = this.spec;
-    const { xi0, xi1, xw, m } = this;
+    const { xi0, xi1, xw } = this;
+    const { y: ky, rv, gu, gv, bu } = this.m;
     const W = this.frameWidth;
     const cw = W >> 1;
     const uBase = W * this.frameHeight;
-    const vBase = uBase + (uBase >> 2);
+    const vOff = uBase >> 2; // V plane minus U plane
     const plane = mw * mh;
     const out = this.input;
     for (let y = 0; y < mh; y++) {
       const l0 = this.yi0[y] * W;
       const l1 = this.yi1[y] * W;
-      const c0 = (this.yi0[y] >> 1) * cw;
-      const c1 = (this.yi1[y] >> 1) * cw;
+      const c0 = uBase + (this.yi0[y] >> 1) * cw;
+      const c1 = uBase + (this.yi1[y] >> 1) * cw;
       const wy = this.yw[y];
       const o = y * mw;
       for (let x = 0; x < mw; x++) {
@@ -99,13 +100,19 @@ export class YuvPreprocessor {
         const wx = xw[x];
         const ca = a >> 1;
         const cb = b >> 1;
-        const L = bilerp(yuv, l0 + a, l0 + b, l1 + a, l1 + b, wx, wy) - 16;
-        const U = bilerp(yuv, uBase + c0 + ca, uBase + c0 + cb, uBase + c1 + ca, uBase + c1 + cb, wx, wy) - 128;
-        const V = bilerp(yuv, vBase + c0 + ca, vBase + c0 + cb, vBase + c1 + ca, vBase + c1 + cb, wx, wy) - 128;
-        const Y = m.y * L;
-        out[o + x] = clamp255(Y + m.rv * V) * scale + offset;
-        out[plane + o + x] = clamp255(Y + m.gu * U + m.gv * V) * scale + offset;
-        out[2 * plane + o + x] = clamp255(Y + m.bu * U) * scale + offset;
+        // Bilinear Y, U and V at the model pixel (each chroma tap is the sample of its 2×2 block).
+        let t = yuv[l0 + a] + (yuv[l0 + b] - yuv[l0 + a]) * wx;
+        let u = yuv[l1 + a] + (yuv[l1 + b] - yuv[l1 + a]) * wx;
+        const L = ky * (t + (u - t) * wy - 16);
+        t = yuv[c0 + ca] + (yuv[c0 + cb] - yuv[c0 + ca]) * wx;
+        u = yuv[c1 + ca] + (yuv[c1 + cb] - yuv[c1 + ca]) * wx;
+        const U = t + (u - t) * wy - 128;
+        t = yuv[c0 + vOff + ca] + (yuv[c0 + vOff + cb] - yuv[c0 + vOff + ca]) * wx;
+        u = yuv[c1 + vOff + ca] + (yuv[c1 + vOff + cb] - yuv[c1 + vOff + ca]) * wx;
+        const V = t + (u - t) * wy - 128;
+        out[o + x] = clamp255(L + rv * V) * scale + offset;
+        out[plane + o + x] = clamp255(L + gu * U + gv * V) * scale + offset;
+        out[2 * plane + o + x] = clamp255(L + bu * U) * scale + offset;
       }
     }
     return out;
@@ -132,12 +139,6 @@ const YUV_TO_RGB: Record<YuvMatrix, YuvToRgb> = {
 /** The matrix for ffprobe's `color_space` of a stream: BT.709 when tagged so, else BT.601 (as swscale assumes). */
 export function yuvMatrixOf(colorSpace: string | null | undefined): YuvMatrix {
   return colorSpace === 'bt709' ? 'bt709' : 'bt601';
-}
-
-function bilerp(p: Uint8Array, tl: number, tr: number, bl: number, br: number, wx: number, wy: number): number {
-  const top = p[tl] + (p[tr] - p[tl]) * wx;
-  const bot = p[bl] + (p[br] - p[bl]) * wx;
-  return top + (bot - top) * wy;
 }
 
 function clamp255(v: number): number {

@@ -50,25 +50,8 @@ export interface ErrorBody {
   error: ApiError;
 }
 
-const MEDIA_ERROR_CODE_SET: Record<MediaErrorCode, true> = {
-  empty_file: true,
-  not_video: true,
-  still_image: true,
-  too_short: true,
-  frame_too_large: true,
-  no_video_stream: true,
-  corrupt: true,
-  too_long: true,
-  too_large: true,
-  too_small: true,
-  no_person: true,
-};
-/** Every MediaError code (kept complete by the Record above): a job failing with one of these is the input's fault. */
-export const MEDIA_ERROR_CODES = Object.keys(MEDIA_ERROR_CODE_SET) as MediaErrorCode[];
-
-export function isMediaErrorCode(code: unknown): code is MediaErrorCode {
-  return typeof code === 'string' && Object.hasOwn(MEDIA_ERROR_CODE_SET, code);
-}
+/** The MediaError codes and their guard live with MediaError (common/errors.ts); re-exported for the client. */
+export { MEDIA_ERROR_CODES, isMediaErrorCode } from '../../common/errors.js';
 
 /** POST /v1/jobs → 202 */
 export interface SubmitAccepted {

@@ -7,10 +7,13 @@ import { ConfigError } from '../../common/config.js';
 import { isFfmpegUnavailableError } from '../../common/errors.js';
 import { checkFfmpegTools } from '../../common/ffmpeg.js';
 import { logger } from '../../common/logger.js';
+import { loadMetricsConfig } from '../../common/metrics/config.js';
 import { checkRedisDurability, RedisDurabilityError } from '../../common/redis-durability.js';
 import { createTelegramApi } from '../../common/telegram/api.js';
 import { loadShotstackConfig } from '../../shotstack/config.js';
 import { loadPipelineConfig, telegramLimits } from '../config.js';
+import { openPipeline } from '../contract.js';
+import { openMetricsEndpoint } from '../metrics-endpoint.js';
 import { createRedis } from '../redis.js';
 import { gpuClientFromConfig, openRenderer, renderSettingsFromConfig } from '../services.js';
 import { startPipelineWorker } from './worker.js';
@@ -18,9 +21,11 @@ import { startPipelineWorker } from './worker.js';
 const log = logger.child({ component: 'pipeline-main' });
 let cfg;
 let shotstackCfg;
+let metricsCfg;
 try {
   cfg = loadPipelineConfig();
   shotstackCfg = loadShotstackConfig();
+  metricsCfg = loadMetricsConfig();
 } catch (e) {
   if (e instanceof ConfigError) {
     process.stderr.write(`${e.message}\n`);
@@ -51,11 +56,26 @@ try {
   await durabilityProbe.quit().catch(() => undefined);
 }
 
+// METRICS_PORT: /metrics reads the queue and the counters through a Redis connection of its own.
+const ops = await openMetricsEndpoint(
+  metricsCfg,
+  () => {
+    const p = openPipeline({ redisUrl: cfg.REDIS_URL, prefix: cfg.PIPELINE_QUEUE_PREFIX });
+    p.redis.on('error', (e) => log.warn({ err: e.message }, 'redis error (metrics)'));
+    return p;
+  },
+  { process: 'worker', log },
+);
+
 const gpu = gpuClientFromConfig(cfg, log);
 // An in-process local renderer keeps its files in its own temp folder (removed on close), not in WORK_DIR, whose
 // sub-folders are job folders.
 // Calibrated readings live beside the queue, so every worker shares one calibration and /mode shows it.
-const renderer = await openRenderer(shotstackCfg, { logger: log, calibrationRedis: { url: cfg.REDIS_URL, prefix: cfg.PIPELINE_QUEUE_PREFIX } });
+const renderer = await openRenderer(shotstackCfg, {
+  logger: log,
+  calibrationRedis: { url: cfg.REDIS_URL, prefix: cfg.PIPELINE_QUEUE_PREFIX },
+  onShotstackRetry: ops.metrics.shotstackRetry,
+});
 const limits = telegramLimits(cfg.TELEGRAM_LOCAL_API);
 if (!cfg.BOT_TOKEN) log.warn('BOT_TOKEN is not set: jobs with Telegram inputs or results will fail');
 
@@ -72,7 +92,7 @@ const worker = await startPipelineWorker({
   cpuQualityEngine: cfg.PIPELINE_CPU_QUALITY_ENGINE,
   telegram: cfg.BOT_TOKEN
     ? {
-        api: createTelegramApi(cfg.BOT_TOKEN, { apiRoot: cfg.TELEGRAM_API_ROOT, log }),
+        api: createTelegramApi(cfg.BOT_TOKEN, { apiRoot: cfg.TELEGRAM_API_ROOT, log, onRetry: ops.metrics.telegramRetry }),
         token: cfg.BOT_TOKEN,
         apiRoot: cfg.TELEGRAM_API_ROOT,
         downloadLimitBytes: limits.downloadBytes,
@@ -89,6 +109,7 @@ const worker = await startPipelineWorker({
   shutdownGraceMs: cfg.PIPELINE_SHUTDOWN_GRACE_MS,
   heartbeatIntervalMs: cfg.PIPELINE_HEARTBEAT_INTERVAL_MS,
   stateTtlSec: cfg.PIPELINE_STATE_TTL_SEC,
+  metrics: ops.metrics,
 });
 
 let stopping = false;
@@ -100,6 +121,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     worker
       .close()
       .then(() => renderer.close())
+      .then(() => ops.close())
       .then(
         () => process.exit(0),
         (e: unknown) => {

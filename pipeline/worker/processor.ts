@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { CancelledError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
+import { NO_METRICS, type Metrics } from '../../common/metrics/metrics.js';
 import { classifyError } from '../classify.js';
 import {
   CONTRACT_VERSION,
@@ -16,6 +17,7 @@ import {
 import { formatFailure, makeFailure, parseFailure, PipelineError, STALLED_LIMIT_REASON, type JobFailure } from '../failures.js';
 import { countOverlay } from '../heartbeat.js';
 import { pipelineKeys } from '../keys.js';
+import { countFinalFailure } from '../operator-numbers.js';
 import { claimValue, deliveryClaims, RESEND_WINDOW_SEC, resendWindowFor, sendMayHaveArrived, type DeliveryClaims } from './delivery-claim.js';
 import type { NotifyUncertain } from './uncertain-notice.js';
 import { workFolders } from './work-folder.js';
@@ -52,6 +54,8 @@ export interface ProcessorOptions {
   markerRetryDelaysMs?: readonly number[];
   stateTtlSec: number;
   cancelPollMs?: number;
+  /** This process' Prometheus numbers (job durations); failures are counted in Redis, for every process to read. */
+  metrics?: Metrics;
   logger: Logger;
 }
 
@@ -76,6 +80,8 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
     try {
       data = parseJobData(job.data);
     } catch (e) {
+      // Fails for good without reaching finalFailure (no chat to tell): counted here, or failures_total misses it.
+      await countFinalFailure(o.r, jobId, 'internal', o.stateTtlSec).catch(() => undefined);
       throw unrecoverable(makeFailure('internal', `invalid job data: ${(e as Error).message}`));
     }
     const controller = new AbortController();
@@ -128,6 +134,7 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
         log,
       });
       log.info({ timingsMs: result.timingsMs, overlay: result.overlay, resumed: result.resumed }, 'job done');
+      observeCompleted(o.metrics ?? NO_METRICS, job, result);
       // The «Send again» button needs the file; the sweep removes it once the window has passed (worker.ts).
       if (!result.delivered.uncertain && once.markerWritten()) await rm(workDir, { recursive: true, force: true });
       return result;
@@ -168,6 +175,8 @@ export function createFinalFailure(o: Pick<ProcessorOptions, 'r' | 'workRoot' | 
   const keys = pipelineKeys(o.r.prefix);
   const redis = o.r.redis;
   return async function finalFailure(jobId, data, failure, log) {
+    // Counted first: whatever else goes wrong below, /stats and /metrics see the failure.
+    await countFinalFailure(o.r, jobId, failure.code, o.stateTtlSec).catch((e: Error) => log.warn({ err: e.message }, 'failure not counted'));
     const folder = await workFolders(redis, keys.workFolder, o.workRoot, o.stateTtlSec).existing(jobId).catch(() => null);
     if (folder) await rm(folder, { recursive: true, force: true }).catch(() => undefined);
     await redis.del(keys.cancel(jobId)).catch(() => undefined);
@@ -203,6 +212,17 @@ export async function finishStalledOut(
   const failure = cancelled ? makeFailure('cancelled', 'cancelled on request; then its worker died') : parseFailure(STALLED_LIMIT_REASON);
   log.error({ code: failure.code, chatId: data.chatId, err: failure.message }, 'job failed: its worker died too many times');
   await createFinalFailure(o)(jobId, data, failure, log);
+}
+
+/** A job this run completed, for the latency histograms (a run that only found it already delivered is not one). */
+function observeCompleted(metrics: Metrics, job: RenderJob, result: JobResult): void {
+  metrics.jobCompleted({
+    output: result.output,
+    path: result.overlay.path,
+    processingSec: result.timingsMs.total / 1000,
+    // job.timestamp is when it was enqueued (kept across retries).
+    latencySec: Math.max(0, Date.now() - job.timestamp) / 1000,
+  });
 }
 
 type AskUser = (claim: string, bytes: number, log: Logger) => Promise<DeliveryRecord>;

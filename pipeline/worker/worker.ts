@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'bullmq';
 import type { Api } from 'grammy';
 import { logger as rootLogger, type Logger } from '../../common/logger.js';
+import type { Metrics } from '../../common/metrics/metrics.js';
 import type { GpuWorkerClient } from '../../gpu-worker/client/index.js';
 import type { ProcessingMode } from '../config.js';
 import { createRenderQueue, RENDER_QUEUE, type EngineChoice, type InputRef, type JobData, type JobResult, type RenderQueue } from '../contract.js';
@@ -65,6 +66,8 @@ export interface PipelineWorkerOptions {
   stateTtlSec: number;
   /** How often a running job checks for a cancel request (default 2 s). */
   cancelPollMs?: number;
+  /** This process' Prometheus numbers (default none; the entry point passes them when METRICS_PORT is set). */
+  metrics?: Metrics;
   logger?: Logger;
 }
 
@@ -134,6 +137,7 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
     workerId,
     stateTtlSec: o.stateTtlSec,
     cancelPollMs: o.cancelPollMs,
+    metrics: o.metrics,
     logger: log,
   };
   const processor = createProcessor(processorOptions, active);

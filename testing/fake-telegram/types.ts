@@ -135,6 +135,12 @@ export interface FakeTelegram {
   pushUserMessage(input: UserMessageInput): Promise<Update>;
   /** A button press on a message the bot sent; it can be answered for callbackQueryTtlMs. */
   pushCallbackQuery(input: CallbackQueryInput): Update;
+  /** `from` pressing button `data` on the bot's newest live message in the chat that shows it; throws when none does. */
+  pressButton(input: Omit<CallbackQueryInput, 'messageId'>): Update;
+  /** The bot's newest live message in a chat, as the last edit left it. */
+  lastBotMessage(chatId: number): Message | undefined;
+  /** The bot's newest live message in a chat whose inline keyboard has a button with this callback_data. */
+  messageWithButton(chatId: number, data: string): Message | undefined;
   /** Every API call, in order. */
   calls: RecordedCall[];
   callsOf(method: string): RecordedCall[];
