@@ -31,7 +31,11 @@ export interface LoopCounts {
   personFrames: number;
 }
 
-/** A decoded frame whose inference runs on ORT's thread while the previous frame is composited. */
+/**
+ * A decoded frame whose inference has been started while the previous frame is finished. ORT's Node binding runs
+ * `session.run` synchronously on this thread (from a setImmediate), so the two do not run at the same time here;
+ * what runs beside them is ffmpeg's decoder and encoder.
+ */
 interface InFlight {
   /** The work-size frame, planar yuv420p. */
   frame: Buffer;
@@ -93,7 +97,7 @@ function startFrame({ stages, clock }: LoopContext, frame: Buffer, slot: number)
   const t1 = clock.lap('preprocessMs');
   const prior = stages.prior && priorInput ? stages.prior.model.then((m) => infer(m, priorInput)) : null;
   const f: InFlight = { frame, prob: infer(stages.model, input), prior, inferStarted: t1, inferEnded: t1 };
-  // Measured on the inference itself, not on the wait for it (most of which the overlap hides).
+  // Start to result: the inference itself, plus whatever of the previous frame's work ran before its setImmediate.
   Promise.all([f.prob, prior]).then(() => (f.inferEnded = performance.now()), () => undefined);
   return f;
 }

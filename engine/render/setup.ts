@@ -15,7 +15,7 @@ import { bubbleShape, type RenderPlan } from './plan.js';
 /** The per-video state of the frame path: model, preprocessors, smoother, compositor and crop tracker. */
 export interface FrameStages {
   model: LoadedModel;
-  /** Two input tensors: frame N+1 is preprocessed while frame N's tensor may still be inside ORT. */
+  /** Two input tensors: frame N+1's is filled before frame N's inference has necessarily run (see loop.ts). */
   pres: [FramePreprocessor, FramePreprocessor];
   /** The person model that bounds `model`'s map (quality engine), or null. */
   prior: PriorStage | null;
