@@ -24,6 +24,8 @@ export const botConfigSchema = z.object({
   PORT: env.int(8080, 0, 65535),
   /** A half-finished dialogue is forgotten after this long without a message. */
   BOT_CONVERSATION_TTL_SEC: env.int(7 * 24 * 3600, 60),
+  /** A user's saved defaults (/settings) are forgotten after this long without being used or changed. */
+  BOT_DEFAULTS_TTL_SEC: env.int(180 * 24 * 3600, 3600),
   /** Send a preview photo of one composed frame before the user confirms. */
   BOT_PREVIEW: env.bool(true),
   BOT_PREVIEW_TIMEOUT_MS: env.int(45_000, 1000),

@@ -123,10 +123,20 @@ describe.skipIf(!needSharedMedia())('bot end to end (fake Bot API over HTTP, rea
     let outside = 0;
     let n = 0;
     // M = 0.4 × 576 = 230 px, 4% margin: the bubble spans about x 323..553, y 771..1001.
-    for (let y = 800; y < 980; y += 6) for (let x = 350; x < 530; x += 6) (inside += diffFromBackground(x, y)), n++;
+    for (let y = 800; y < 980; y += 6) {
+      for (let x = 350; x < 530; x += 6) {
+        inside += diffFromBackground(x, y);
+        n++;
+      }
+    }
     inside /= n;
     n = 0;
-    for (let y = 20; y < 700; y += 20) for (let x = 20; x < 300; x += 20) (outside += diffFromBackground(x, y)), n++;
+    for (let y = 20; y < 700; y += 20) {
+      for (let x = 20; x < 300; x += 20) {
+        outside += diffFromBackground(x, y);
+        n++;
+      }
+    }
     outside /= n;
     expect(inside).toBeGreaterThan(40);
     expect(outside).toBeLessThan(6);

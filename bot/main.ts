@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   // METRICS_PORT: its own listener, not PORT (public in webhook mode); it reads through the bot's queue handle.
   const ops = await openMetricsEndpoint(metricsCfg, () => ({ ...pipeline, close: async () => undefined }), { process: 'bot', log });
   const { maxActivePerUser, ...limits } = inputLimitsFromEnv();
-  const store = new BotStore(pipeline.redis, pipeline.prefix);
+  const store = new BotStore(pipeline.redis, pipeline.prefix, { defaultsTtlSec: cfg.BOT_DEFAULTS_TTL_SEC });
   // The status notifier's and the preview's client; the bot's own (createBot) follows the same policy.
   const api = createTelegramApi(cfg.BOT_TOKEN, { apiRoot, log, onRetry: ops.metrics.telegramRetry });
   const status = createStatusNotifier({

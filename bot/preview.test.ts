@@ -28,7 +28,12 @@ describe.skipIf(!needSharedMedia())('preview', () => {
   const mean = (px: Buffer, W: number, x0: number, y0: number, x1: number, y1: number) => {
     let s = 0;
     let n = 0;
-    for (let y = Math.round(y0); y < y1; y += 2) for (let x = Math.round(x0); x < x1; x += 2) (s += px[(y * W + x) * 3]! + px[(y * W + x) * 3 + 1]! + px[(y * W + x) * 3 + 2]!), n++;
+    for (let y = Math.round(y0); y < y1; y += 2) {
+      for (let x = Math.round(x0); x < x1; x += 2) {
+        s += px[(y * W + x) * 3]! + px[(y * W + x) * 3 + 1]! + px[(y * W + x) * 3 + 2]!;
+        n++;
+      }
+    }
     return s / n / 3;
   };
 

@@ -16,11 +16,23 @@ export interface StatusRecord {
 
 const DAY = 24 * 3600;
 
+/**
+ * Every key here expires. Per-job records live 7 days (as long as the pipeline's job state), a user's recent job
+ * list 30 days after the last job; saved defaults (a setting the user chose) BOT_DEFAULTS_TTL_SEC, 180 days by
+ * default, counted from the last time they were used or changed, so an active user never loses them.
+ */
+export const DEFAULTS_TTL_SEC = 180 * DAY;
+
 export class BotStore {
   constructor(
     readonly redis: Redis,
     readonly prefix: string,
+    private readonly o: { defaultsTtlSec?: number } = {},
   ) {}
+
+  private get defaultsTtlSec(): number {
+    return this.o.defaultsTtlSec ?? DEFAULTS_TTL_SEC;
+  }
 
   private key(...parts: Array<string | number>): string {
     return [`${this.prefix}:bubblecast:bot`, ...parts].join(':');
@@ -32,7 +44,8 @@ export class BotStore {
   }
 
   async getDefaults(userId: number): Promise<ChosenOptions | null> {
-    const raw = await this.redis.get(this.key('defaults', userId));
+    // Reading them is using them: the TTL starts over.
+    const raw = await this.redis.getex(this.key('defaults', userId), 'EX', this.defaultsTtlSec);
     if (!raw) return null;
     try {
       return parseOptions(JSON.parse(raw));
@@ -42,7 +55,7 @@ export class BotStore {
   }
 
   async setDefaults(userId: number, o: ChosenOptions): Promise<void> {
-    await this.redis.set(this.key('defaults', userId), JSON.stringify(o));
+    await this.redis.set(this.key('defaults', userId), JSON.stringify(o), 'EX', this.defaultsTtlSec);
   }
 
   async setStatus(jobId: string, r: StatusRecord): Promise<void> {

@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineConfig, env } from '../common/config.js';
-import { parseWorkerBaseUrl } from '../gpu-worker/client/urls.js';
+import { parseWorkerUrlList } from '../gpu-worker/client/urls.js';
 import { MAX_RING_WIDTH_PX } from '../shotstack/bubble-ring.js';
 
 /**
@@ -42,14 +42,18 @@ export const pipelineConfigSchema = z.object({
   WORK_DIR: z.string().default(join(tmpdir(), 'bubblecast-pipeline')),
   /** auto = GPU worker first, CPU engine when it fails; gpu = GPU only; cpu = CPU only. An admin can override it. */
   PROCESSING_MODE: z.enum(PROCESSING_MODES).default('auto'),
-  // The client's own rule (https, or http to loopback), checked here too so the process stops naming the variable.
-  GPU_WORKER_URL: env
-    .url()
+  /**
+   * One GPU worker's base URL, or several comma-separated (jobs are spread over the healthy ones and fail over
+   * between them; pipeline/gpu-pool.ts). Each entry is held to the client's own rule (https, or http to loopback),
+   * checked here too so the process stops naming the variable. One GPU_WORKER_TOKEN serves them all.
+   */
+  GPU_WORKER_URL: z
+    .string()
     .optional()
     .superRefine((v, ctx) => {
       if (v === undefined) return;
       try {
-        parseWorkerBaseUrl(v);
+        parseWorkerUrlList(v);
       } catch (e) {
         ctx.addIssue({ code: 'custom', message: (e as Error).message });
       }
@@ -103,6 +107,16 @@ export const pipelineConfigSchema = z.object({
   PIPELINE_DOWNLOAD_TIMEOUT_MS: env.int(10 * 60_000, 1000),
   /** How long the per-job state and delivered markers stay in Redis (for admins and late retries). */
   PIPELINE_STATE_TTL_SEC: env.int(7 * 24 * 3600, 60),
+  /**
+   * How often each worker sweeps WORK_DIR (besides at start-up) for folders left behind: a job finished or gone,
+   * or any folder older than PIPELINE_WORK_MAX_AGE_SEC — never one of a running job.
+   */
+  PIPELINE_WORK_SWEEP_INTERVAL_MS: env.int(10 * 60_000, 1000),
+  /**
+   * No work folder outlives this (unless its job is running). Keep it above the 24 h «Send again» window, whose
+   * rendered file lives in the folder.
+   */
+  PIPELINE_WORK_MAX_AGE_SEC: env.int(2 * 24 * 3600, 3600),
 });
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;

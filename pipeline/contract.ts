@@ -169,6 +169,10 @@ export interface OverlayRecord {
   mode: 'auto' | 'gpu' | 'cpu';
   /** Why the GPU path was not used in auto mode (e.g. `unavailable:connection_failed`), else null. */
   fallbackReason: string | null;
+  /** The GPU worker (host only) that ran it, when path is gpu and the pool knows it. */
+  gpuHost?: string;
+  /** GPU workers that failed this job before (`host: kind:reason`), whatever path finally ran it. */
+  gpuFailedOver?: string[];
 }
 
 export interface DeliveryRecord {

@@ -10,7 +10,7 @@ import type { PipelineRedis } from './redis.js';
  */
 export interface GpuHealthSnapshot {
   configured: boolean;
-  /** Host of GPU_WORKER_URL (never the token, never the full URL with credentials). */
+  /** Host(s) of GPU_WORKER_URL, comma-joined (never the token, never the full URL with credentials). */
   host: string | null;
   lastCheckAt: string | null;
   ok: boolean | null;
@@ -18,6 +18,25 @@ export interface GpuHealthSnapshot {
   status: string | null;
   provider: 'cuda' | 'cpu' | null;
   gpuName: string | null;
+  /**
+   * Each GPU worker of GPU_WORKER_URL (one or several): the summary fields above are the pool's (hosts joined,
+   * healthy when any is). Absent in heartbeats of workers older than the pool.
+   */
+  workers?: GpuWorkerSnapshot[];
+}
+
+export interface GpuWorkerSnapshot {
+  /** host[:port] only. */
+  host: string;
+  /** False while it failed its last check or sits out a backoff after failing a job. */
+  ok: boolean | null;
+  status: string | null;
+  provider: 'cuda' | 'cpu' | null;
+  gpuName: string | null;
+  /** This pipeline worker's jobs on it now. */
+  inFlight: number;
+  /** End of the backoff after a failed job (ISO), or null. */
+  downUntil: string | null;
 }
 
 export interface WorkerHeartbeat {
@@ -49,6 +68,8 @@ export async function writeHeartbeat(r: PipelineRedis, hb: WorkerHeartbeat, ttlM
     .zadd(keys.workers, Date.now(), hb.workerId)
     // Workers silent for a day are forgotten, so the set does not grow with every deploy.
     .zremrangebyscore(keys.workers, 0, Date.now() - 24 * 3600_000)
+    // …and the set itself once no worker has beaten for a day (no key of the app lives without a TTL).
+    .expire(keys.workers, 24 * 3600)
     .exec();
 }
 

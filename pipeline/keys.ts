@@ -1,6 +1,9 @@
 /**
- * Redis keys the pipeline owns besides BullMQ's, all under `<prefix>:bubblecast:` so a test's unique prefix
- * isolates them with the queue, and nothing collides with BullMQ's `<prefix>:<queue>:*`.
+ * Redis keys the pipeline owns besides BullMQ's (whose jobs go by removeOnComplete/removeOnFail, contract.ts), all under `<prefix>:bubblecast:` so a test's unique prefix
+ * isolates them with the queue, and nothing collides with BullMQ's `<prefix>:<queue>:*`. Every one but `counters`
+ * expires: per-job keys after PIPELINE_STATE_TTL_SEC (the «Send again» ones after their 24 h window, cancel after
+ * 24 h), heartbeats after three missed beats, the workers set a day after the last beat, the mode override 180 days
+ * after it was last read (mode.ts). pipeline/worker/retention.test.ts checks it after a real job.
  */
 export interface PipelineKeys {
   /** Admin's run-time override of PROCESSING_MODE (absent = use the env value). */
@@ -8,7 +11,11 @@ export interface PipelineKeys {
   /** Sorted set of worker ids scored by their last heartbeat (ms). */
   workers: string;
   heartbeat(workerId: string): string;
-  /** Hash of counters: overlay:gpu, overlay:cpu, fallback:<reason>, failed:<code> (operator-numbers.ts). */
+  /**
+   * Hash of counters: overlay:gpu, overlay:cpu, fallback:<reason>, failed:<code> (operator-numbers.ts). The one key
+   * here WITHOUT a TTL, on purpose: it is a running total since the hash was created (what /stats and /metrics
+   * show), and it grows only by the number of distinct codes and reasons, never with jobs or users.
+   */
   counters: string;
   /** Hash of a job's finished stages (field = stage output name, value = JSON). */
   state(jobId: string): string;

@@ -17,8 +17,14 @@ function isMode(v: unknown): v is ProcessingMode {
   return typeof v === 'string' && (PROCESSING_MODES as readonly string[]).includes(v);
 }
 
+/**
+ * The override lives MODE_OVERRIDE_TTL_SEC after it was last read: every worker reads it at each heartbeat, so it
+ * holds while the system runs, and only a Redis nobody has used for that long forgets it.
+ */
+export const MODE_OVERRIDE_TTL_SEC = 180 * 24 * 3600;
+
 export async function getModeOverride(r: PipelineRedis): Promise<EffectiveMode['override']> {
-  const raw = await r.redis.get(pipelineKeys(r.prefix).modeOverride);
+  const raw = await r.redis.getex(pipelineKeys(r.prefix).modeOverride, 'EX', MODE_OVERRIDE_TTL_SEC);
   if (!raw) return null;
   try {
     const v = JSON.parse(raw) as { mode?: unknown; by?: number; at?: string };
@@ -41,5 +47,5 @@ export async function setModeOverride(r: PipelineRedis, mode: ProcessingMode | n
     return;
   }
   if (!isMode(mode)) throw new RangeError(`mode must be one of ${PROCESSING_MODES.join(', ')}`);
-  await r.redis.set(key, JSON.stringify({ mode, by, at: new Date().toISOString() }));
+  await r.redis.set(key, JSON.stringify({ mode, by, at: new Date().toISOString() }), 'EX', MODE_OVERRIDE_TTL_SEC);
 }

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import type { ShotstackRetryReason } from '../common/metrics/metrics.js';
-import { createGpuWorkerClient, type GpuWorkerClient } from '../gpu-worker/client/index.js';
+import { parseWorkerUrlList } from '../gpu-worker/client/urls.js';
 import { clientOptionsFromConfig, createShotstackClient, startLocalShotstack, usesLocalRenderer, type ShotstackConfig } from '../shotstack/index.js';
 import type { PipelineConfig } from './config.js';
+import { gpuPoolFromUrls, type GpuPool } from './gpu-pool.js';
 import { localReadings, publishFixedReadings, serviceReadings } from './readings-source.js';
 import { openShotstackUpkeep } from './shotstack-upkeep.js';
 import type { RenderSettings } from './stages/layout.js';
@@ -26,18 +27,20 @@ export function renderSettingsFromConfig(cfg: PipelineConfig): RenderSettings {
   };
 }
 
-/** The GPU worker client, or null when GPU_WORKER_URL is not set. */
-export function gpuClientFromConfig(cfg: PipelineConfig, logger: Logger): { client: GpuWorkerClient; host: string } | null {
+/**
+ * The GPU workers of GPU_WORKER_URL (one or a comma list) as one pool client, or null when it is not set. `host` is
+ * what the heartbeat shows: the hosts, never the token.
+ */
+export function gpuClientFromConfig(cfg: PipelineConfig, logger: Logger): { client: GpuPool; host: string } | null {
   if (!cfg.GPU_WORKER_URL) return null;
   if (!cfg.GPU_WORKER_TOKEN) throw new Error('GPU_WORKER_URL is set but GPU_WORKER_TOKEN is not');
-  const client = createGpuWorkerClient({
-    url: cfg.GPU_WORKER_URL,
+  const client = gpuPoolFromUrls(parseWorkerUrlList(cfg.GPU_WORKER_URL), {
     token: cfg.GPU_WORKER_TOKEN,
     deadlineMs: cfg.GPU_WORKER_DEADLINE_MS,
     idleTimeoutMs: cfg.GPU_WORKER_IDLE_TIMEOUT_MS,
     logger: logger.child({ component: 'gpu-worker-client' }),
   });
-  return { client, host: new URL(cfg.GPU_WORKER_URL).host };
+  return { client, host: client.hosts.join(', ') };
 }
 
 export interface OpenRenderer {

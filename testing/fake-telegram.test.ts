@@ -8,6 +8,8 @@ import { runFfmpeg } from '../common/ffmpeg.js';
 import { DEFAULT_RATE_LIMITS, startFakeTelegram, type FakeTelegram, type FakeTelegramOptions } from './fake-telegram.js';
 import { createCallbackQueries } from './fake-telegram/callback-queries.js';
 import { CALLBACK_QUERY_TTL_MS } from './fake-telegram/limits.js';
+import { KNOWN_METHODS } from './fake-telegram/method-names.js';
+import { METHODS } from './fake-telegram/methods.js';
 import { createRateLimiter } from './fake-telegram/rate-limit.js';
 import { media, needSharedMedia } from './media.js';
 
@@ -68,6 +70,10 @@ describe('fake Telegram Bot API (through grammY over HTTP)', () => {
     await expect(wrong.getMe()).rejects.toMatchObject({ error_code: 401, description: 'Unauthorized' });
     const res = await fetch(`${tg.apiRoot}/file/bot123456:wrong/documents/file_1.mp4`);
     expect(res.status).toBe(401);
+  });
+
+  it('has one handler per Bot API method it knows, by the canonical name', () => {
+    expect(Object.keys(METHODS).sort()).toEqual([...KNOWN_METHODS].sort());
   });
 
   it('answers 404 for an unknown method', async () => {

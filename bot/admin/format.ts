@@ -29,11 +29,7 @@ export function modeText(v: ModeView): string {
   const { workers, counters } = v.health;
   if (!workers.length) lines.push('Workers: none alive');
   for (const w of workers) {
-    const g = w.gpu;
-    const gpu = g.configured
-      ? `GPU ${g.host ?? '?'}: ${g.ok === null ? 'not checked yet' : g.ok ? 'healthy' : 'DOWN'}${g.status ? ` (${g.status})` : ''}, provider ${g.provider ?? '?'}${g.gpuName ? `, ${g.gpuName}` : ''}`
-      : 'GPU worker not configured (CPU only)';
-    lines.push(`Worker ${w.workerId}: mode ${w.mode.effective}, active ${w.activeJobs.length}/${w.concurrency}${w.shuttingDown ? ', shutting down' : ''}\n  ${gpu}`);
+    lines.push(`Worker ${w.workerId}: mode ${w.mode.effective}, active ${w.activeJobs.length}/${w.concurrency}${w.shuttingDown ? ', shutting down' : ''}\n  ${gpuLines(w.gpu).join('\n  ')}`);
   }
   const reasons = Object.entries(counters.fallbacks)
     .map(([r, n]) => `${r} ×${n}`)
@@ -41,6 +37,24 @@ export function modeText(v: ModeView): string {
   lines.push(`Overlays: GPU ${counters.overlayGpu}, CPU ${counters.overlayCpu}; CPU fallbacks ${counters.fallbackTotal}${reasons ? ` (${reasons})` : ''}`);
   lines.push('Set with /mode auto|gpu|cpu, or /mode env to clear the override.');
   return lines.join('\n');
+}
+
+type GpuView = ModeView['health']['workers'][number]['gpu'];
+type GpuState = Pick<GpuView, 'ok' | 'status' | 'provider' | 'gpuName'>;
+
+function gpuState(g: GpuState): string {
+  return `${g.ok === null ? 'not checked yet' : g.ok ? 'healthy' : 'DOWN'}${g.status ? ` (${g.status})` : ''}, provider ${g.provider ?? '?'}${g.gpuName ? `, ${g.gpuName}` : ''}`;
+}
+
+/** One line per GPU worker (host and state); a heartbeat from before the pool has only the summary. */
+function gpuLines(g: GpuView): string[] {
+  if (!g.configured) return ['GPU worker not configured (CPU only)'];
+  if (!g.workers?.length) return [`GPU ${g.host ?? '?'}: ${gpuState(g)}`];
+  const head = g.workers.length > 1 ? [`GPU workers: ${g.status ?? '?'}`] : [];
+  return [
+    ...head,
+    ...g.workers.map((x) => `GPU ${x.host}: ${gpuState(x)}${x.inFlight ? `, ${x.inFlight} job(s) here` : ''}${x.downUntil ? `, benched until ${x.downUntil}` : ''}`),
+  ];
 }
 
 export function statsText(s: PipelineStats): string {

@@ -1,5 +1,4 @@
 import { Api, type ApiClientOptions } from 'grammy';
-import type { Logger } from '../logger.js';
 import { withJsonErrors } from './json-errors.js';
 import { telegramPolicy, type TelegramPolicyOptions } from './policy.js';
 

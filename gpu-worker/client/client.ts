@@ -94,6 +94,9 @@ export interface GpuWorkerResult {
   personCoverage: number;
   /** How often the job had to be submitted again (lost to a restart). */
   resubmits: number;
+  /** Which worker ran it (host only), and the workers that failed it before: set by a pool of workers. */
+  host?: string;
+  failedOver?: Array<{ host: string; reason: string }>;
   timings: {
     /** Upload + worker-side probe, until 202. */
     submitMs: number;

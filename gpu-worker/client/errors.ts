@@ -19,6 +19,8 @@ export interface GpuWorkerErrorDetails {
   code?: string;
   jobId?: string;
   cause?: unknown;
+  /** A pool of workers: every worker tried for this job (host only) and why each failed, in order. */
+  tried?: Array<{ host: string; reason: string }>;
 }
 
 export class GpuWorkerError extends Error {

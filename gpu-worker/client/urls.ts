@@ -51,3 +51,23 @@ export function resolveOnWorker(base: URL, path: string, jobId?: string): URL {
   }
   return url;
 }
+
+/**
+ * `GPU_WORKER_URL` may name several workers, comma-separated: each entry is held to `parseWorkerBaseUrl`, empty
+ * entries (a trailing comma) are dropped, and the same origin+path twice is refused (it would be counted as two
+ * workers, doubling the load sent to one).
+ */
+export function parseWorkerUrlList(raw: string): URL[] {
+  const urls = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => parseWorkerBaseUrl(s));
+  if (!urls.length) throw new Error('GPU worker URL list is empty.');
+  const seen = new Set<string>();
+  for (const u of urls) {
+    if (seen.has(u.href)) throw new Error(`GPU worker URL ${u.protocol}//${u.host} is listed twice.`);
+    seen.add(u.href);
+  }
+  return urls;
+}

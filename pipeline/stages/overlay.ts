@@ -14,6 +14,8 @@ import { PipelineError } from '../failures.js';
  *   auto → the GPU worker first, the CPU engine when the GPU client gives up (`shouldFallBackToCpu`: down, 5xx,
  *          hanging past its deadline, auth/config trouble); a refused *input* is not retried on the CPU, the CPU
  *          would refuse it too. A GPU that failed its last health check is skipped at once instead of waited for.
+ * With several GPU workers `gpu` is a pool (pipeline/gpu-pool.ts): it fails over between them by itself and only
+ * rejects once every worker failed the job, so the decisions above are taken once, on its last failure.
  * The record says which path ran and why, for the job result, the logs and the admins' counters.
  */
 export interface CpuEngine {
@@ -66,12 +68,13 @@ export function createOverlayProducer(o: OverlayProducerOptions): OverlayProduce
   let cpuEngine: Promise<CpuEngine> | null = null;
   const getCpu = () => (cpuEngine ??= (o.cpu ?? loadCpuEngine)());
 
-  async function runCpu(req: OverlayRequest, mode: ProcessingMode, fallbackReason: string | null): Promise<OverlayOutcome> {
+  async function runCpu(req: OverlayRequest, mode: ProcessingMode, fallbackReason: string | null, tried?: GpuTried): Promise<OverlayOutcome> {
     const ran: EngineChoice = req.engine === 'quality' ? (o.cpuQualityEngine ?? 'fast') : req.engine;
     const deadlineMs = (o.cpuDeadline ?? cpuDeadlineMs)(req.durationSec ?? 0, ran);
     const deadline = AbortSignal.timeout(deadlineMs);
     try {
-      return await runCpuEngine({ ...req, signal: AbortSignal.any([req.signal, deadline]) }, mode, fallbackReason, ran);
+      const out = await runCpuEngine({ ...req, signal: AbortSignal.any([req.signal, deadline]) }, mode, fallbackReason, ran);
+      return tried?.length ? { ...out, record: { ...out.record, ...gpuWhere(undefined, tried) } } : out;
     } catch (e) {
       if (deadline.aborted && !req.signal.aborted) {
         throw new TimeoutError(`the CPU engine ran past its deadline of ${deadlineMs} ms for a ${req.durationSec ?? '?'} s video`, deadlineMs);
@@ -115,9 +118,10 @@ export function createOverlayProducer(o: OverlayProducerOptions): OverlayProduce
       signal: req.signal,
       onProgress: (p) => req.onProgress(p.progress),
     });
+    req.log.info({ gpuWorker: r.host, provider: r.provider, failedOver: r.failedOver?.length ? r.failedOver : undefined }, 'overlay made on a gpu worker');
     return {
       files: definedFiles(r.files),
-      record: { path: 'gpu', provider: r.provider, engine: req.engine, mode, fallbackReason: null },
+      record: { path: 'gpu', provider: r.provider, engine: req.engine, mode, fallbackReason: null, ...gpuWhere(r.host, r.failedOver) },
       durationSec: r.durationSec,
       width: r.width,
       height: r.height,
@@ -155,9 +159,19 @@ export function createOverlayProducer(o: OverlayProducerOptions): OverlayProduce
         throw new PipelineError('gpu_unavailable', `the GPU worker ran past its time on this video (${err.reason}); not retried on the CPU`, false, { cause: err });
       }
       const reason = `${err.kind}:${err.reason}`;
-      req.log.warn({ reason, status: err.details.status }, `gpu worker failed (${err.message}); falling back to the CPU engine`);
-      return runCpu(req, mode, reason);
+      req.log.warn({ reason, status: err.details.status, tried: err.details.tried }, `gpu worker failed (${err.message}); falling back to the CPU engine`);
+      return runCpu(req, mode, reason, err.details.tried);
     }
+  };
+}
+
+type GpuTried = Array<{ host: string; reason: string }>;
+
+/** Where the GPU part ran (host only) and which workers failed the job first, for the record; nothing when unknown. */
+function gpuWhere(host: string | undefined, failedOver: GpuTried | undefined): Pick<OverlayRecord, 'gpuHost' | 'gpuFailedOver'> {
+  return {
+    ...(host ? { gpuHost: host } : {}),
+    ...(failedOver?.length ? { gpuFailedOver: failedOver.map((f) => `${f.host}: ${f.reason}`) } : {}),
   };
 }
 

@@ -109,6 +109,8 @@ const worker = await startPipelineWorker({
   shutdownGraceMs: cfg.PIPELINE_SHUTDOWN_GRACE_MS,
   heartbeatIntervalMs: cfg.PIPELINE_HEARTBEAT_INTERVAL_MS,
   stateTtlSec: cfg.PIPELINE_STATE_TTL_SEC,
+  workSweepIntervalMs: cfg.PIPELINE_WORK_SWEEP_INTERVAL_MS,
+  workMaxAgeSec: cfg.PIPELINE_WORK_MAX_AGE_SEC,
   metrics: ops.metrics,
 });
 

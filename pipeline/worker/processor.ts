@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { CancelledError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';

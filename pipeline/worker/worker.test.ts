@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGpuWorkerServer, type GpuWorkerServer } from '../../gpu-worker/server/server.js';
+import { startGpuWorkerServer } from '../../gpu-worker/server/server.js';
 import { bubblePlacement } from '../../shotstack/timeline.js';
 import { media, needSharedMedia } from '../../testing/media.js';
 import { getQueueOverview, getStats, listFailed, readPipelineHealth, retryJob, setMode } from '../admin.js';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'bullmq';
 import type { Api } from 'grammy';
 import { logger as rootLogger, type Logger } from '../../common/logger.js';
@@ -11,7 +10,6 @@ import type { ProcessingMode } from '../config.js';
 import { createRenderQueue, RENDER_QUEUE, type EngineChoice, type InputRef, type JobData, type JobResult, type RenderQueue } from '../contract.js';
 import { PipelineError, STALLED_LIMIT_REASON } from '../failures.js';
 import { removeHeartbeat, writeHeartbeat } from '../heartbeat.js';
-import { pipelineKeys } from '../keys.js';
 import { getEffectiveMode } from '../mode.js';
 import { createRedis, type PipelineRedis } from '../redis.js';
 import { createTelegramDelivery } from '../stages/deliver.js';
@@ -23,7 +21,7 @@ import { GpuHealthMonitor } from './gpu-health.js';
 import { resendWindowFor } from './delivery-claim.js';
 import { createProcessor, finishStalledOut, SHUTDOWN, type ActiveJob, type ProcessorOptions } from './processor.js';
 import { createUncertainNotice } from './uncertain-notice.js';
-import { jobIdOfFolder } from './work-folder.js';
+import { startWorkSweep } from './work-sweep.js';
 
 /**
  * The pipeline worker: a BullMQ Worker on the render queue plus what runs beside it — GPU health checks, the
@@ -64,6 +62,10 @@ export interface PipelineWorkerOptions {
   shutdownGraceMs: number;
   heartbeatIntervalMs: number;
   stateTtlSec: number;
+  /** PIPELINE_WORK_SWEEP_INTERVAL_MS: how often WORK_DIR is swept for folders left behind (default 10 min). */
+  workSweepIntervalMs?: number;
+  /** PIPELINE_WORK_MAX_AGE_SEC: no work folder of a job that is not running outlives this (default 2 days). */
+  workMaxAgeSec?: number;
   /** How often a running job checks for a cancel request (default 2 s). */
   cancelPollMs?: number;
   /** This process' Prometheus numbers (default none; the entry point passes them when METRICS_PORT is set). */
@@ -191,11 +193,16 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
   void beat();
   const heartbeatTimer = setInterval(() => void beat(), o.heartbeatIntervalMs);
   heartbeatTimer.unref();
-  // At start, then hourly: a folder kept for «Send again» must go once its window has passed.
-  const sweep = () => void sweepWorkDir(o.workDir, queue, r, log);
-  sweep();
-  const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
-  sweepTimer.unref();
+  // At start, then periodically (work-sweep.ts): folders of crashed runs, and of closed «Send again» windows.
+  const sweep = startWorkSweep({
+    workDir: o.workDir,
+    queue,
+    r,
+    maxAgeMs: (o.workMaxAgeSec ?? DEFAULT_WORK_MAX_AGE_SEC) * 1000,
+    runningHere: () => active.keys(),
+    intervalMs: o.workSweepIntervalMs ?? DEFAULT_WORK_SWEEP_INTERVAL_MS,
+    log,
+  });
   log.info(
     { concurrency: o.concurrency, mode: o.envMode, gpu: o.gpuHost ?? null, renderer: o.renderer ? (o.renderer.isLocal ? 'local' : 'shotstack') : null },
     'pipeline worker started',
@@ -221,7 +228,8 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
         await closed;
         clearTimeout(grace);
         clearInterval(heartbeatTimer);
-        clearInterval(sweepTimer);
+        sweep.stop();
+        await sweep.running();
         gpuHealth.stop();
         await removeHeartbeat(r, workerId).catch(() => undefined);
         await queue.close();
@@ -233,28 +241,6 @@ export async function startPipelineWorker(o: PipelineWorkerOptions): Promise<Pip
   };
 }
 
-const SWEEP_INTERVAL_MS = 3600_000;
-
-/**
- * Removes work folders of jobs that are finished or gone (a worker killed before cleaning up). Folders younger than
- * an hour are left alone: on a shared volume another worker may be using them. So is the folder of a job whose
- * «Send again» window is open (its resend-parked key lives 24 h): the button resends that file.
- */
-async function sweepWorkDir(workDir: string, queue: RenderQueue, r: PipelineRedis, log: Logger): Promise<void> {
-  const keys = pipelineKeys(r.prefix);
-  try {
-    for (const name of await readdir(workDir)) {
-      const path = join(workDir, name);
-      const st = await stat(path).catch(() => null);
-      if (!st?.isDirectory() || Date.now() - st.mtimeMs < 3600_000) continue;
-      const state = await queue.getJobState(jobIdOfFolder(name));
-      const finished = state === 'completed' || state === 'failed' || state === 'unknown';
-      if (finished && !(await r.redis.exists(keys.resendParked(jobIdOfFolder(name))))) {
-        await rm(path, { recursive: true, force: true });
-        log.info({ jobId: jobIdOfFolder(name), state }, 'removed a stale work folder');
-      }
-    }
-  } catch (e) {
-    log.warn({ err: (e as Error).message }, 'work folder sweep failed');
-  }
-}
+// The defaults of PIPELINE_WORK_SWEEP_INTERVAL_MS and PIPELINE_WORK_MAX_AGE_SEC, for callers without a config.
+const DEFAULT_WORK_SWEEP_INTERVAL_MS = 10 * 60_000;
+const DEFAULT_WORK_MAX_AGE_SEC = 2 * 24 * 3600;

@@ -9,10 +9,11 @@ import type { CalibrationStatus } from './status.js';
  * the backoff every worker honours) and the status published for the bot's /mode.
  *
  * Redis keys, all under `<prefix>:bubblecast:shotstack:`:
- *   readings:<keyId>             {readings: "luma=…,…", at, schemaVersion} — no TTL; age is judged by the reader
+ *   readings:<keyId>             {readings: "luma=…,…", at, schemaVersion} — age is judged by the reader; the key
+ *                                expires LONG_TTL_MS after it was written (a key no longer used does not stay)
  *   calibration-failure:<keyId>  {attempt, error, at, nextTryAt} — expires a day after the last failure
  *   calibration-lock:<keyId>     the lock holder's random token (SET NX PX, renewed while calibrating)
- *   calibration-status           the CalibrationStatus the workers last published
+ *   calibration-status           the CalibrationStatus the workers last published (LONG_TTL_MS after publishing)
  */
 export interface StoredReadings {
   readings: RendererReadings;
@@ -46,6 +47,13 @@ export interface CalibrationStore {
   isLocked(): Promise<boolean>;
   publish(status: CalibrationStatus): Promise<void>;
 }
+
+/**
+ * Readings and the published status expire this long after they were written: well past the default
+ * SHOTSTACK_CALIBRATION_MAX_AGE_DAYS (30), after which the reader recalibrates anyway. An operator who set the max
+ * age above a year gets a recalibration yearly.
+ */
+const LONG_TTL_MS = 400 * 24 * 60 * 60_000;
 
 /** A failure record outlives its backoff by this much, so a day without failures starts the backoff afresh. */
 const FAILURE_TTL_MS = 24 * 60 * 60_000;
@@ -103,7 +111,7 @@ export function redisCalibrationStore(redis: Redis, prefix: string, keyId: strin
   return {
     loadReadings: async () => decodeReadings(await redis.get(k.readings)),
     saveReadings: async (r) => {
-      await redis.multi().set(k.readings, encodeReadings(r)).del(k.failure).exec();
+      await redis.multi().set(k.readings, encodeReadings(r), 'PX', LONG_TTL_MS).del(k.failure).exec();
     },
     loadFailure: async () => decodeFailure(await redis.get(k.failure)),
     saveFailure: async (f) => {
@@ -123,7 +131,7 @@ export function redisCalibrationStore(redis: Redis, prefix: string, keyId: strin
     },
     isLocked: async () => (await redis.exists(k.lock)) === 1,
     publish: async (status) => {
-      await redis.set(k.status, JSON.stringify(status));
+      await redis.set(k.status, JSON.stringify(status), 'PX', LONG_TTL_MS);
     },
   };
 }
@@ -133,7 +141,7 @@ export function redisCalibrationStore(redis: Redis, prefix: string, keyId: strin
  * workers build for now rather than an older calibration's status.
  */
 export async function publishKnownStatus(redis: Redis, prefix: string, status: CalibrationStatus): Promise<void> {
-  await redis.set(publishedStatusKey(prefix), JSON.stringify(status));
+  await redis.set(publishedStatusKey(prefix), JSON.stringify(status), 'PX', LONG_TTL_MS);
 }
 
 /** For the bot's /mode: the status the workers last published (null when none, or unreadable). */

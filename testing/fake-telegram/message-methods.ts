@@ -3,7 +3,7 @@ import { badRequest, TEXT } from './errors.js';
 import { MAX_TEXT } from './limits.js';
 import { chatIdOf, inlineMarkupOf, intOf, textOf, visibleText, type Params } from './params.js';
 import { captionOf } from './send-file.js';
-import type { CallContext, FakeState } from './state.js';
+import type { FakeState, MethodHandler } from './state.js';
 import type { StoredMessage } from './types.js';
 
 /** sendMessage, the edits, deleteMessage, copyMessage and forwardMessage. */
@@ -47,33 +47,19 @@ function copyOf(s: FakeState, p: Params, forward: boolean): Message {
   return s.chats.botMessage(chatId, forward ? { ...p, reply_markup: undefined } : p, { ...content, ...caption, ...origin });
 }
 
-export function messageMethod(s: FakeState, method: string, ctx: CallContext): unknown {
-  const p = ctx.params;
-  switch (method) {
-    case 'sendmessage':
-      return s.chats.botMessage(chatIdOf(p, s.blocked), p, { text: messageText(p) });
-    case 'editmessagetext': {
-      if (p.inline_message_id !== undefined) return true;
-      const stored = s.chats.findOwnMessage(p, 'edit');
-      return applyEdit(stored, { text: messageText(p) }, inlineMarkupOf(p));
-    }
-    case 'editmessagecaption': {
-      if (p.inline_message_id !== undefined) return true;
-      const stored = s.chats.findOwnMessage(p, 'edit');
-      return applyEdit(stored, { caption: captionOf(p) }, inlineMarkupOf(p));
-    }
-    case 'editmessagereplymarkup': {
-      if (p.inline_message_id !== undefined) return true;
-      return applyEdit(s.chats.findOwnMessage(p, 'edit'), {}, inlineMarkupOf(p));
-    }
-    case 'deletemessage':
-      s.chats.findOwnMessage(p, 'delete').deleted = true;
-      return true;
-    case 'copymessage':
-      return { message_id: copyOf(s, p, false).message_id };
-    case 'forwardmessage':
-      return copyOf(s, p, true);
-    default:
-      return undefined;
-  }
-}
+/** Edits of inline messages (sent via inline mode) are accepted and not tracked: the bot under test sends none. */
+const isInline = (p: Params) => p.inline_message_id !== undefined;
+
+/** One handler per method, by its Bot API name (methods.ts merges this table into the fake's). */
+export const MESSAGE_METHODS = {
+  sendMessage: (s, { params: p }) => s.chats.botMessage(chatIdOf(p, s.blocked), p, { text: messageText(p) }),
+  editMessageText: (s, { params: p }) => isInline(p) || applyEdit(s.chats.findOwnMessage(p, 'edit'), { text: messageText(p) }, inlineMarkupOf(p)),
+  editMessageCaption: (s, { params: p }) => isInline(p) || applyEdit(s.chats.findOwnMessage(p, 'edit'), { caption: captionOf(p) }, inlineMarkupOf(p)),
+  editMessageReplyMarkup: (s, { params: p }) => isInline(p) || applyEdit(s.chats.findOwnMessage(p, 'edit'), {}, inlineMarkupOf(p)),
+  deleteMessage: (s, { params: p }) => {
+    s.chats.findOwnMessage(p, 'delete').deleted = true;
+    return true;
+  },
+  copyMessage: (s, { params: p }) => ({ message_id: copyOf(s, p, false).message_id }),
+  forwardMessage: (s, { params: p }) => copyOf(s, p, true),
+} satisfies Record<string, MethodHandler>;

@@ -1,6 +1,7 @@
 /** Bot API method names are case-insensitive; the fake routes on lower case and records the canonical spelling. */
 
-const KNOWN = [
+/** Every method the fake implements, canonically spelled (methods.ts has one handler for each; a test checks). */
+export const KNOWN_METHODS: readonly string[] = [
   'getMe',
   'logOut',
   'close',
@@ -27,7 +28,7 @@ const KNOWN = [
   'sendPhoto',
 ];
 
-const METHOD_NAMES: Record<string, string> = Object.fromEntries(KNOWN.map((n) => [n.toLowerCase(), n]));
+const METHOD_NAMES: Record<string, string> = Object.fromEntries(KNOWN_METHODS.map((n) => [n.toLowerCase(), n]));
 
 export function methodName(lower: string): string {
   return METHOD_NAMES[lower] ?? lower;

@@ -1,12 +1,9 @@
 import type { File as TgFile } from 'grammy/types';
 import { ApiFailure, badRequest } from './errors.js';
-import { messageMethod } from './message-methods.js';
-import { FILE_METHODS } from './method-names.js';
+import { MESSAGE_METHODS } from './message-methods.js';
 import { chatIdOf, textOf, type Params } from './params.js';
 import { sendFileMethod } from './send-file.js';
-import type { CallContext, FakeState } from './state.js';
-
-/** Every method the fake implements, by lower-case name; unknown ones are 404 like on the real server. */
+import type { CallContext, FakeState, MethodHandler } from './state.js';
 
 const CHAT_ACTIONS = new Set([
   'typing',
@@ -22,33 +19,11 @@ const CHAT_ACTIONS = new Set([
   'upload_video_note',
 ]);
 
-function setupMethod(s: FakeState, method: string, p: Params): unknown {
-  const { settings, updates } = s;
-  switch (method) {
-    case 'setwebhook': {
-      const url = textOf(p, 'url') ?? '';
-      if (url && !/^https:\/\//.test(url)) throw badRequest('bad webhook: An HTTPS URL must be provided for webhook');
-      settings.webhookUrl = url;
-      if (p.drop_pending_updates === true) updates.clear();
-      return true;
-    }
-    case 'deletewebhook':
-      settings.webhookUrl = '';
-      if (p.drop_pending_updates === true) updates.clear();
-      return true;
-    case 'getwebhookinfo':
-      return { url: settings.webhookUrl, has_custom_certificate: false, pending_update_count: settings.webhookUrl ? updates.length : 0 };
-    case 'setmycommands':
-      settings.commands = Array.isArray(p.commands) ? p.commands : [];
-      return true;
-    case 'getmycommands':
-      return settings.commands;
-    case 'deletemycommands':
-      settings.commands = [];
-      return true;
-    default:
-      return undefined;
-  }
+/** setWebhook and deleteWebhook: the fake records the URL and, when asked, drops the pending updates. */
+function setWebhook(s: FakeState, p: Params, url: string): true {
+  s.settings.webhookUrl = url;
+  if (p.drop_pending_updates === true) s.updates.clear();
+  return true;
 }
 
 function getFile(s: FakeState, p: Params): TgFile {
@@ -68,26 +43,57 @@ function sendChatAction(s: FakeState, p: Params): true {
   return true;
 }
 
+/**
+ * Every method the fake implements, one handler each, by its Bot API name. Method names are case-insensitive on the
+ * real server, so calls are looked up by lower case; an unknown method is a 404 like there.
+ */
+export const METHODS = {
+  getMe: (s) => s.bot,
+  logOut: () => true,
+  close: () => true,
+  getUpdates: (s, { params, signal }) => s.updates.getUpdates(params, signal),
+
+  setWebhook: (s, { params: p }) => {
+    const url = textOf(p, 'url') ?? '';
+    if (url && !/^https:\/\//.test(url)) throw badRequest('bad webhook: An HTTPS URL must be provided for webhook');
+    return setWebhook(s, p, url);
+  },
+  deleteWebhook: (s, { params: p }) => setWebhook(s, p, ''),
+  getWebhookInfo: ({ settings, updates }) => ({
+    url: settings.webhookUrl,
+    has_custom_certificate: false,
+    pending_update_count: settings.webhookUrl ? updates.length : 0,
+  }),
+  setMyCommands: (s, { params: p }) => {
+    s.settings.commands = Array.isArray(p.commands) ? p.commands : [];
+    return true;
+  },
+  getMyCommands: (s) => s.settings.commands,
+  deleteMyCommands: (s) => {
+    s.settings.commands = [];
+    return true;
+  },
+
+  ...MESSAGE_METHODS,
+
+  answerCallbackQuery: (s, { params: p }) => {
+    s.callbackQueries.answer(textOf(p, 'callback_query_id') ?? '');
+    return true;
+  },
+  sendChatAction: (s, { params: p }) => sendChatAction(s, p),
+  getFile: (s, { params: p }) => getFile(s, p),
+
+  sendVideo: (s, ctx) => sendFileMethod(s, 'sendvideo', ctx),
+  sendVideoNote: (s, ctx) => sendFileMethod(s, 'sendvideonote', ctx),
+  sendDocument: (s, ctx) => sendFileMethod(s, 'senddocument', ctx),
+  sendPhoto: (s, ctx) => sendFileMethod(s, 'sendphoto', ctx),
+} satisfies Record<string, MethodHandler>;
+
+const BY_LOWER_CASE = new Map<string, MethodHandler>(Object.entries(METHODS).map(([name, handler]) => [name.toLowerCase(), handler]));
+
+/** Runs one call; `method` is the lower-cased name from the URL. */
 export async function callMethod(s: FakeState, method: string, ctx: CallContext): Promise<unknown> {
-  const p = ctx.params;
-  switch (method) {
-    case 'getme':
-      return s.bot;
-    case 'logout':
-    case 'close':
-      return true;
-    case 'getupdates':
-      return s.updates.getUpdates(p, ctx.signal);
-    case 'answercallbackquery':
-      s.callbackQueries.answer(textOf(p, 'callback_query_id') ?? '');
-      return true;
-    case 'sendchataction':
-      return sendChatAction(s, p);
-    case 'getfile':
-      return getFile(s, p);
-  }
-  if (FILE_METHODS[method]) return sendFileMethod(s, method, ctx);
-  const result = setupMethod(s, method, p) ?? messageMethod(s, method, ctx);
-  if (result === undefined) throw new ApiFailure(404, 'Not Found: method not found');
-  return result;
+  const handler = BY_LOWER_CASE.get(method);
+  if (!handler) throw new ApiFailure(404, 'Not Found: method not found');
+  return handler(s, ctx);
 }

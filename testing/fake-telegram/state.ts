@@ -29,3 +29,6 @@ export interface CallContext {
   /** The call record's file parameters, filled by file methods. */
   files: RecordedCall['files'];
 }
+
+/** What the fake does for one Bot API method: its result, or a thrown ApiFailure (errors.ts). */
+export type MethodHandler = (s: FakeState, ctx: CallContext) => unknown;
