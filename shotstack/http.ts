@@ -73,60 +73,107 @@ type Exchange<T> =
   | { kind: 'status'; res: Response }
   | { kind: 'network'; error: unknown; timedOut: boolean };
 
+/** Counts kept across the attempts of one call. */
+interface Attempts {
+  /** Retries spent so far (429 waits on an API call are not retries). */
+  retries: number;
+  rateLimitWaits: number;
+}
+
+/** What to do after an attempt that failed: send it again after a pause, wait out a 429, or give up. */
+type NextStep =
+  | { kind: 'retry'; delayMs: number; reason: ShotstackRetryReason; log: Record<string, unknown>; message: string }
+  | { kind: 'rate_wait'; api: ShotstackApi; res: Response }
+  | { kind: 'fail'; error: ShotstackError };
+
 export async function callShotstack<T>(ctx: HttpContext, call: HttpCall<T>): Promise<T> {
   const sleep = ctx.sleep ?? abortableSleep;
-  let attempt = 0;
-  let rateLimitWaits = 0;
+  const attempts: Attempts = { retries: 0, rateLimitWaits: 0 };
   for (;;) {
     throwIfCancelled(call.signal);
     if (call.api && ctx.budget) await ctx.budget.take(call.api, call.signal);
-    const canRetry = attempt < ctx.retry.maxRetries;
     const x = await exchange(call);
     if (x.kind === 'ok') return x.value;
-    if (x.kind === 'network') {
-      if (canRetry && (call.idempotent || connectionRefused(x.error))) {
-        const delay = backoff(ctx.retry, attempt);
-        const reason = x.timedOut ? 'timeout' : errorCode(x.error);
-        ctx.onRetry?.('network');
-        ctx.log.warn({ operation: call.operation, attempt, delayMs: delay, reason }, 'shotstack call failed, retrying');
-        attempt++;
-        await sleep(delay, call.signal);
-        continue;
-      }
-      throw networkError(call, x.error, x.timedOut);
-    }
-
-    const res = x.res;
-    const serviceMessage = serviceMessageOf(await readBodySafely(res));
-    const status = res.status;
-    const details = { status, operation: call.operation, serviceMessage };
-    const what = `${call.operation}: HTTP ${status}${serviceMessage ? ` — ${serviceMessage}` : ''}`;
-    if (status === 429 && call.api && rateLimitWaits < (ctx.rateLimit ?? DEFAULT_RATE_LIMIT_POLICY).maxWaits) {
-      rateLimitWaits++;
+    const next = x.kind === 'network' ? afterNetworkFailure(ctx, call, x, attempts) : await afterErrorStatus(ctx, call, x.res, attempts);
+    if (next.kind === 'fail') throw next.error;
+    if (next.kind === 'rate_wait') {
+      attempts.rateLimitWaits++;
       ctx.onRetry?.('rate_limit');
-      await waitForRateWindow(ctx, call, call.api, res, rateLimitWaits, sleep);
+      await waitForRateWindow(ctx, call, next.api, next.res, attempts.rateLimitWaits, sleep);
       continue;
     }
-    if (status === 429 || status >= 500) {
-      // A gateway timeout (504) says nothing about whether the backend acted: like our own timeout, it is
-      // not a reason to resend a non-idempotent POST.
-      const ambiguous = status === 504 && !call.idempotent;
-      if (canRetry && !ambiguous) {
-        const retryAfter = retryAfterMs(res.headers.get('retry-after'), ctx.retry.maxRetryAfterMs);
-        const delay = retryAfter ?? backoff(ctx.retry, attempt);
-        ctx.onRetry?.(status === 429 ? 'rate_limit' : 'server_error');
-        ctx.log.warn({ operation: call.operation, status, attempt, delayMs: delay }, 'shotstack busy or failing, retrying');
-        attempt++;
-        await sleep(delay, call.signal);
-        continue;
-      }
-      throw new ShotstackError('retryable', what, details);
-    }
-    if (status === 401 || status === 403) {
-      throw new ShotstackError('auth', `${what} (check SHOTSTACK_API_KEY and that it matches SHOTSTACK_ENV)`, details);
-    }
-    throw new ShotstackError('bad_request', what, details);
+    ctx.onRetry?.(next.reason);
+    ctx.log.warn(next.log, next.message);
+    attempts.retries++;
+    await sleep(next.delayMs, call.signal);
   }
+}
+
+/** A broken or timed-out exchange is retried only where sending it twice is harmless (see above). */
+function afterNetworkFailure(
+  ctx: HttpContext,
+  call: HttpCall<unknown>,
+  x: { error: unknown; timedOut: boolean },
+  attempts: Attempts,
+): NextStep {
+  const canRetry = attempts.retries < ctx.retry.maxRetries;
+  if (!canRetry || !(call.idempotent || connectionRefused(x.error))) {
+    return { kind: 'fail', error: networkError(call, x.error, x.timedOut) };
+  }
+  const delayMs = backoff(ctx.retry, attempts.retries);
+  const reason = x.timedOut ? 'timeout' : errorCode(x.error);
+  return {
+    kind: 'retry',
+    delayMs,
+    reason: 'network',
+    log: { operation: call.operation, attempt: attempts.retries, delayMs, reason },
+    message: 'shotstack call failed, retrying',
+  };
+}
+
+/** An HTTP error status: a 429 on an API call is waited out; other 429s and 5xx are retried; the rest fail. */
+async function afterErrorStatus(ctx: HttpContext, call: HttpCall<unknown>, res: Response, attempts: Attempts): Promise<NextStep> {
+  const serviceMessage = serviceMessageOf(await readBodySafely(res));
+  const status = res.status;
+  if (status === 429 && call.api && attempts.rateLimitWaits < (ctx.rateLimit ?? DEFAULT_RATE_LIMIT_POLICY).maxWaits) {
+    return { kind: 'rate_wait', api: call.api, res };
+  }
+  if (isServiceBusy(status) && attempts.retries < ctx.retry.maxRetries && !ambiguousGatewayTimeout(call, status)) {
+    const retryAfter = retryAfterMs(res.headers.get('retry-after'), ctx.retry.maxRetryAfterMs);
+    const delayMs = retryAfter ?? backoff(ctx.retry, attempts.retries);
+    return {
+      kind: 'retry',
+      delayMs,
+      reason: status === 429 ? 'rate_limit' : 'server_error',
+      log: { operation: call.operation, status, attempt: attempts.retries, delayMs },
+      message: 'shotstack busy or failing, retrying',
+    };
+  }
+  return { kind: 'fail', error: statusError(call, status, serviceMessage) };
+}
+
+/** 429 and 5xx: the service answered that it did not do the work. */
+function isServiceBusy(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * A gateway timeout (504) says nothing about whether the backend acted: like our own timeout, it is not a
+ * reason to resend a non-idempotent POST.
+ */
+function ambiguousGatewayTimeout(call: HttpCall<unknown>, status: number): boolean {
+  return status === 504 && !call.idempotent;
+}
+
+/** The error for a status that is not (or no longer) retried: retryable for 429/5xx, auth, else bad_request. */
+function statusError(call: HttpCall<unknown>, status: number, serviceMessage: string | undefined): ShotstackError {
+  const details = { status, operation: call.operation, serviceMessage };
+  const what = `${call.operation}: HTTP ${status}${serviceMessage ? ` — ${serviceMessage}` : ''}`;
+  if (isServiceBusy(status)) return new ShotstackError('retryable', what, details);
+  if (status === 401 || status === 403) {
+    return new ShotstackError('auth', `${what} (check SHOTSTACK_API_KEY and that it matches SHOTSTACK_ENV)`, details);
+  }
+  return new ShotstackError('bad_request', what, details);
 }
 
 /** One attempt: the answer read (2xx), the error status to decide on, or the network failure. */
@@ -219,17 +266,18 @@ export function serviceMessageOf(body: unknown): string | undefined {
     const parts = details.map((d: any) => String(d?.message ?? '')).filter(Boolean);
     return [b.message, parts.join('; ')].filter(Boolean).join(': ');
   }
-  const inner =
-    typeof response === 'string'
-      ? response
-      : typeof response?.error === 'string'
-        ? response.error
-        : typeof response?.message === 'string'
-          ? response.message
-          : undefined;
+  const inner = innerMessageOf(response);
   const outer = typeof b.message === 'string' ? b.message : undefined;
   if (inner && outer && inner !== outer) return `${outer}: ${inner}`;
   return inner ?? outer;
+}
+
+/** The Edit API's `response` part: the message itself, or its `error` or `message` string. */
+function innerMessageOf(response: any): string | undefined {
+  if (typeof response === 'string') return response;
+  if (typeof response?.error === 'string') return response.error;
+  if (typeof response?.message === 'string') return response.message;
+  return undefined;
 }
 
 async function readBodySafely(res: Response): Promise<unknown> {
