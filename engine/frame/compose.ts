@@ -80,6 +80,13 @@ export class Compositor {
     return t;
   }
 
+  /** The soft threshold (0..1) of an interpolated mask row at frame column X: the one per-pixel formula. */
+  private softAlpha(row: Float32Array, X: number): number {
+    const c0 = this.colI0[X];
+    const p = row[c0] + (row[this.colI1[X]] - row[c0]) * this.colW[X];
+    return this.lut[p <= 0 ? 0 : p >= 1 ? Compositor.LUT_STEPS : (p * Compositor.LUT_STEPS) | 0];
+  }
+
   /**
    * The frame columns [from, to] that can get alpha > 0 from this interpolated row: outside them both mask samples are
    * at or below the threshold, so the bubble's pixels there are cleared without any per-pixel work. A talking head
@@ -108,11 +115,8 @@ export class Compositor {
   compose(rgb: Uint8Array, mask: Float32Array, x0: number, y0: number, out: Uint8Array): void {
     const { side, alpha: shapeAlpha, ring, ringRgb, spanStart, spanEnd } = this.shape;
     const W = this.frameWidth;
-    const lut = this.lut;
-    const steps = Compositor.LUT_STEPS;
     const colI0 = this.colI0;
     const colI1 = this.colI1;
-    const colW = this.colW;
     // Little-endian RGBA as one 32-bit word per pixel: one store instead of four.
     const out32 = new Uint32Array(out.buffer, out.byteOffset, side * side);
     const k0 = colI0[x0];
@@ -141,10 +145,7 @@ export class Compositor {
       }
       let src = (Y * W + x0 + b0) * 3;
       for (let i = b0; i < b1; i++, src += 3) {
-        const X = x0 + i;
-        const c0 = colI0[X];
-        const p = row[c0] + (row[colI1[X]] - row[c0]) * colW[X];
-        const a = shapeAlpha[srow + i] * lut[p <= 0 ? 0 : p >= 1 ? steps : (p * steps) | 0];
+        const a = shapeAlpha[srow + i] * this.softAlpha(row, x0 + i);
         if (ring) {
           const rc = ring[srow + i];
           const A = rc + (1 - rc) * a;
@@ -232,8 +233,7 @@ export class Compositor {
    * in a certain cell the soft threshold is exactly 1, and the shape's alpha is at least 1/255 inside its span.
    */
   private alphaSpan(row: Float32Array, j: number, b0: number, b1: number, x0: number, out: Uint8Array, ao: number, yo: number): void {
-    const { colI0, colI1, colW, lut, full, cellEnd } = this;
-    const steps = Compositor.LUT_STEPS;
+    const { colI0, full, cellEnd } = this;
     const shapeAlpha = this.shape.alpha;
     const shape8 = this.shape8.alpha;
     const srow = j * this.shape.side;
@@ -252,10 +252,7 @@ export class Compositor {
       }
       const end = Math.min(b1, cellEnd[k] - x0);
       for (; i < end; i++) {
-        const X = x0 + i;
-        const c0 = colI0[X];
-        const p = row[c0] + (row[colI1[X]] - row[c0]) * colW[X];
-        const a = shapeAlpha[srow + i] * lut[p <= 0 ? 0 : p >= 1 ? steps : (p * steps) | 0];
+        const a = shapeAlpha[srow + i] * this.softAlpha(row, x0 + i);
         const a8 = (a * 255 + 0.5) | 0;
         if (a8 === 0) out[yo + i] = 16;
         else out[ao + i] = a8;
@@ -304,26 +301,15 @@ export class Compositor {
 
   /** `composeYuv` with a ring: every pixel inside the shape is blended with the ring colour in YUV. */
   private composeYuvRing(yuv: Uint8Array, mask: Float32Array, x0: number, y0: number, out: Uint8Array): void {
-    const { side, alpha: shapeAlpha, ring, spanStart, spanEnd } = this.shape;
+    const { side, spanStart, spanEnd } = this.shape;
+    const ring = this.shape.ring!;
     const W = this.frameWidth;
-    const H = this.frameHeight;
-    const cw = W >> 1;
+    const { uSrc, vSrc, yOut, uOut, vOut, aOut } = this.planes;
     const cs = side >> 1;
-    const lut = this.lut;
-    const steps = Compositor.LUT_STEPS;
-    const colI0 = this.colI0;
-    const colI1 = this.colI1;
-    const colW = this.colW;
-    const k0 = colI0[x0];
-    const k1 = colI1[x0 + side - 1];
-    const uSrc = W * H;
-    const vSrc = uSrc + cw * (H >> 1);
-    const yOut = 0;
-    const uOut = side * side;
-    const vOut = uOut + cs * cs;
-    const aOut = vOut + cs * cs;
-    const [ry, ru, rv] = ring ? this.ringYuv() : [16, 128, 128];
-    const rw = ring ? (this.ringW ??= new Float32Array(2 * side)) : null;
+    const k0 = this.colI0[x0];
+    const k1 = this.colI1[x0 + side - 1];
+    const [ry, ru, rv] = this.ringYuv();
+    const rw = (this.ringW ??= new Float32Array(2 * side));
     for (let j = 0; j < side; j++) {
       const srow = j * side;
       const yo = yOut + srow;
@@ -332,55 +318,33 @@ export class Compositor {
       const ys = Y * W + x0;
       const a0 = spanStart[j];
       const a1 = spanEnd[j];
-      // Start from the source luma row, transparent; visible pixels get alpha below, hidden ones are blackened.
+      const rwo = (j & 1) * side;
       out.fill(0, ao, ao + side);
-      if (rw) rw.fill(-1, (j & 1) * side, (j & 1) * side + side);
-      let b0 = a0;
-      let b1 = a1;
-      let row: Float32Array | null = null;
+      rw.fill(-1, rwo, rwo + side);
+      out.fill(16, yo, yo + a0);
+      out.fill(16, yo + Math.max(a0, a1), yo + side);
       if (a1 > a0) {
-        row = this.maskRow(mask, Y, k0, k1);
-        if (!ring) {
-          [b0, b1] = this.personSpan(row, k0, k1, a0, a1, x0);
-        }
-      }
-      if (b1 <= b0 || !row) {
-        out.fill(16, yo, yo + side);
-      } else {
-        out.fill(16, yo, yo + b0);
-        out.fill(16, yo + b1, yo + side);
-        out.set(yuv.subarray(ys + b0, ys + b1), yo + b0);
-        const rwo = (j & 1) * side;
-        for (let i = b0; i < b1; i++) {
-          const X = x0 + i;
-          const c0 = colI0[X];
-          const p = row[c0] + (row[colI1[X]] - row[c0]) * colW[X];
-          const a = shapeAlpha[srow + i] * lut[p <= 0 ? 0 : p >= 1 ? steps : (p * steps) | 0];
-          if (ring) {
-            const rc = ring[srow + i];
-            const A = rc + (1 - rc) * a;
-            if (A * 255 < 0.5) {
-              out[yo + i] = 16;
-              continue;
-            }
-            const wr = rc / A;
-            rw![rwo + i] = wr;
-            out[yo + i] = (out[yo + i] * (1 - wr) + ry * wr + 0.5) | 0;
-            out[ao + i] = (A * 255 + 0.5) | 0;
+        const row = this.maskRow(mask, Y, k0, k1);
+        out.set(yuv.subarray(ys + a0, ys + a1), yo + a0);
+        for (let i = a0; i < a1; i++) {
+          const rc = ring[srow + i];
+          const a = this.shape.alpha[srow + i] * this.softAlpha(row, x0 + i);
+          const A = rc + (1 - rc) * a;
+          if (A * 255 < 0.5) {
+            out[yo + i] = 16;
             continue;
           }
-          const a8 = (a * 255 + 0.5) | 0;
-          if (a8 === 0) out[yo + i] = 16;
-          else out[ao + i] = a8;
+          const wr = rc / A;
+          rw[rwo + i] = wr;
+          out[yo + i] = (out[yo + i] * (1 - wr) + ry * wr + 0.5) | 0;
+          out[ao + i] = (A * 255 + 0.5) | 0;
         }
       }
       if ((j & 1) === 0) continue;
-      // Chroma row for luma rows j-1, j.
-      const cj = j >> 1;
-      const us = uSrc + ((Y >> 1) * cw) + (x0 >> 1);
-      const vs = vSrc + ((Y >> 1) * cw) + (x0 >> 1);
-      const uo = uOut + cj * cs;
-      const vo = vOut + cj * cs;
+      // Chroma row for luma rows j-1, j: the source's, blended by the visible pixels' mean ring weight.
+      const cSrc = (Y >> 1) * (W >> 1) + (x0 >> 1);
+      const uo = uOut + (j >> 1) * cs;
+      const vo = vOut + (j >> 1) * cs;
       const aPrev = ao - side;
       for (let ci = 0; ci < cs; ci++) {
         const i = ci << 1;
@@ -391,17 +355,11 @@ export class Compositor {
           out[vo + ci] = 128;
           continue;
         }
-        if (!rw) {
-          out[uo + ci] = yuv[us + ci];
-          out[vo + ci] = yuv[vs + ci];
-          continue;
-        }
-        let sw = 0;
         // Unrolled: this runs per chroma sample, so no array per sample.
-        sw += Math.max(0, rw[i]) + Math.max(0, rw[i + 1]) + Math.max(0, rw[side + i]) + Math.max(0, rw[side + i + 1]);
+        const sw = Math.max(0, rw[i]) + Math.max(0, rw[i + 1]) + Math.max(0, rw[side + i]) + Math.max(0, rw[side + i + 1]);
         const wr = sw / vis;
-        out[uo + ci] = (yuv[us + ci] * (1 - wr) + ru * wr + 0.5) | 0;
-        out[vo + ci] = (yuv[vs + ci] * (1 - wr) + rv * wr + 0.5) | 0;
+        out[uo + ci] = (yuv[uSrc + cSrc + ci] * (1 - wr) + ru * wr + 0.5) | 0;
+        out[vo + ci] = (yuv[vSrc + cSrc + ci] * (1 - wr) + rv * wr + 0.5) | 0;
       }
     }
   }
@@ -437,14 +395,9 @@ export class Compositor {
 
   /** Soft-thresholded alpha (no shape) of frame columns [from, to) from an interpolated mask row, as bytes at `o`. */
   private rawAlpha(row: Float32Array, from: number, to: number, out: Uint8Array, o: number): void {
-    const { colI0, colI1, colW, lut } = this;
-    const steps = Compositor.LUT_STEPS;
-    for (let X = from; X < to; X++) {
-      const c0 = colI0[X];
-      const p = row[c0] + (row[colI1[X]] - row[c0]) * colW[X];
-      out[o + X] = lut[p <= 0 ? 0 : p >= 1 ? steps : (p * steps) | 0] * 255 + 0.5;
-    }
+    for (let X = from; X < to; X++) out[o + X] = this.softAlpha(row, X) * 255 + 0.5;
   }
+
 }
 
 /** 8-bit RGB → BT.601 limited-range Y'CbCr (what ffmpeg's swscale uses by default for yuv420p). */
