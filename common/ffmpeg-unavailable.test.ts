@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { classifyError } from '../pipeline/classify.js';
 import { failureText } from '../pipeline/messages.js';
 import { repoRoot } from '../testing/media.js';
 import { FfmpegUnavailableError, isFfmpegUnavailableError } from './errors.js';
-import { checkFfmpegTools } from './ffmpeg.js';
+import { checkFfmpegTools, configureFfmpeg, ffmpegPaths, probeMedia } from './ffmpeg.js';
 
 /**
  * A missing or broken ffmpeg/ffprobe is the operator's problem: every entry point (render CLI, pipeline worker, bot,
@@ -103,24 +104,26 @@ describe('entry points stop at start, naming the binary', () => {
   });
 
   it('npm run gpu-worker: exits 1 with the message', async () => {
-    const r = await run('gpu-worker/server/main.ts', [], { GPU_WORKER_TOKEN: 'a-token-of-sixteen-chars', PORT: '0', FFMPEG_PATH: '/nonexistent/ffmpeg' });
+    const r = await run('gpu-worker/server/main.ts', [], {
+      GPU_WORKER_TOKEN: 'a-token-of-sixteen-chars',
+      PORT: '0',
+      FFMPEG_PATH: '/nonexistent/ffmpeg',
+      BUBBLECAST_SERVICE: 'gpu-under-test',
+    });
     expect(r.code).toBe(1);
     expect(r.output).toContain('ffmpeg cannot run (FFMPEG_PATH=/nonexistent/ffmpeg)');
+    // The entry point applied the runtime config before logging: the fatal line carries its service.
+    expect(r.output).toContain('"service":"gpu-under-test"');
   });
 });
 
 describe('a job that meets a missing ffprobe', () => {
-  afterEach(() => {
-    vi.unstubAllEnvs();
-    vi.resetModules();
-  });
+  const configured = { ...ffmpegPaths() };
+  afterEach(() => configureFfmpeg(configured));
 
   it('fails as pipeline:misconfigured, is not retried, and the user reads the "our side" text', async () => {
-    // common/ffmpeg.ts reads FFPROBE_PATH when first imported (until config moves to the entry points): a fresh copy.
-    vi.stubEnv('FFPROBE_PATH', '/nonexistent/ffprobe');
-    vi.resetModules();
-    const { probeMedia } = await import('./ffmpeg.js');
-    const { classifyError } = await import('../pipeline/classify.js');
+    // What a worker started with FFPROBE_PATH=/nonexistent/ffprobe has (its entry point applies the variable).
+    configureFfmpeg({ ...configured, ffprobePath: '/nonexistent/ffprobe' });
     const video = join(dir, 'any.mp4');
     await writeFile(video, 'not even looked at');
     const err = await probeMedia(video).catch((e: unknown) => e);

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { stat } from 'node:fs/promises';
 import { CancelledError, FfmpegUnavailableError, isFfmpegUnavailableError, MediaError, TimeoutError, type FfmpegTool } from './errors.js';
 import { frameTooLarge, gatedInput, isAllowedDemuxer, MAX_FRAME_PIXELS, pixelCapError, sniffStillImage, USER_MEDIA_DEMUXERS, type GateOptions } from './media-gate.js';
-import { loadRuntimeConfig } from './runtime-config.js';
 
 /**
  * The one module that runs ffmpeg and ffprobe. Everything else calls these functions, so arguments, timeouts,
@@ -13,8 +12,31 @@ import { loadRuntimeConfig } from './runtime-config.js';
  * commands, so plain `child_process.spawn` with typed wrappers is smaller and faster.
  */
 
-export const FFMPEG = loadRuntimeConfig().FFMPEG_PATH;
-export const FFPROBE = loadRuntimeConfig().FFPROBE_PATH;
+/**
+ * Where the binaries are. Read from nothing at import: the entry point calls `configureFfmpeg` once with its
+ * validated FFMPEG_PATH / FFPROBE_PATH (common/runtime-config.ts, `applyRuntimeConfig`); until then, and in
+ * tests, `ffmpeg` and `ffprobe` from PATH.
+ */
+export interface FfmpegPaths {
+  ffmpegPath: string;
+  ffprobePath: string;
+}
+
+const DEFAULT_PATHS: FfmpegPaths = { ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe' };
+let paths: FfmpegPaths = DEFAULT_PATHS;
+// The start-up check of the binaries at `paths` (ensureFfmpegTools), shared by every probe until the paths change.
+let toolsChecked: Promise<FfmpegVersions> | null = null;
+
+/** Sets where ffmpeg and ffprobe are (omitted: the PATH defaults); the next probe checks the binaries again. */
+export function configureFfmpeg(p: Partial<FfmpegPaths> = {}): void {
+  paths = { ...DEFAULT_PATHS, ...p };
+  toolsChecked = null;
+}
+
+/** The ffmpeg and ffprobe this process runs. */
+export function ffmpegPaths(): Readonly<FfmpegPaths> {
+  return paths;
+}
 
 export class FfmpegError extends Error {
   constructor(
@@ -121,7 +143,7 @@ export function spawnTool(
 
 /** Which of our two binaries `cmd` is (null for anything else spawned through spawnTool). */
 function toolOf(cmd: string): FfmpegTool | null {
-  return cmd === FFMPEG ? 'ffmpeg' : cmd === FFPROBE ? 'ffprobe' : null;
+  return cmd === paths.ffmpegPath ? 'ffmpeg' : cmd === paths.ffprobePath ? 'ffprobe' : null;
 }
 
 function startFailure(err: NodeJS.ErrnoException): string {
@@ -141,7 +163,7 @@ export interface FfmpegVersions {
  * FfmpegUnavailableError — the binary, its variable and how to install it — instead of failing its first job.
  */
 export async function checkFfmpegTools(
-  paths: { ffmpeg?: string; ffprobe?: string } = {},
+  tools: { ffmpeg?: string; ffprobe?: string } = {},
   opts: { timeoutMs?: number } = {},
 ): Promise<FfmpegVersions> {
   const one = async (tool: FfmpegTool, path: string): Promise<string> => {
@@ -165,11 +187,10 @@ export async function checkFfmpegTools(
     }
     return first;
   };
-  const [ffmpeg, ffprobe] = await Promise.all([one('ffmpeg', paths.ffmpeg ?? FFMPEG), one('ffprobe', paths.ffprobe ?? FFPROBE)]);
+  const [ffmpeg, ffprobe] = await Promise.all([one('ffmpeg', tools.ffmpeg ?? paths.ffmpegPath), one('ffprobe', tools.ffprobe ?? paths.ffprobePath)]);
   return { ffmpeg, ffprobe };
 }
 
-let toolsChecked: Promise<FfmpegVersions> | null = null;
 /**
  * checkFfmpegTools once per process, before the first probe: a broken binary that still starts (a wrapper that
  * exits 1, a wrong library) would otherwise make every file look unreadable and be blamed on the user as
@@ -189,7 +210,7 @@ function lastLines(s: string, n = 3): string {
 
 /** Runs ffmpeg to completion (non-interactive, quiet banner). */
 export async function runFfmpeg(args: string[], opts: RunOptions = {}): Promise<{ stderr: string }> {
-  return spawnTool(FFMPEG, ['-hide_banner', '-nostdin', '-y', ...args], opts).done;
+  return spawnTool(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-y', ...args], opts).done;
 }
 
 /** Spawns ffmpeg with stdin/stdout pipes for raw frame streaming. */
@@ -197,7 +218,7 @@ export function spawnFfmpeg(
   args: string[],
   opts: RunOptions & { stdio?: SpawnOptions['stdio'] } = {},
 ): { child: ChildProcess; done: Promise<{ stderr: string }> } {
-  return spawnTool(FFMPEG, ['-hide_banner', '-nostdin', '-y', ...args], opts);
+  return spawnTool(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-y', ...args], opts);
 }
 
 async function runCapture(cmd: string, args: string[], opts: RunOptions): Promise<{ stdout: string; stderr: string }> {
@@ -273,7 +294,7 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
 /** Runs ffprobe on gated input args; a refusal (bad container, pixel cap) becomes a MediaError. */
 async function runProbe(input: string[], show: string[], maxPixels: number, opts: RunOptions): Promise<ProbeJson> {
   try {
-    const { stdout } = await runCapture(FFPROBE, ['-v', 'error', '-print_format', 'json', ...show, ...input], {
+    const { stdout } = await runCapture(paths.ffprobePath, ['-v', 'error', '-print_format', 'json', ...show, ...input], {
       timeoutMs: opts.timeoutMs ?? 30_000,
       signal: opts.signal,
     });
@@ -293,36 +314,37 @@ function describe(path: string, sizeBytes: number, json: ProbeJson): MediaInfo {
   const streams = json.streams ?? [];
   const v = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   const a = streams.find((s) => s.codec_type === 'audio');
-  const info: MediaInfo = {
+  return {
     path,
     sizeBytes,
     formatName: json.format?.format_name ?? 'unknown',
     durationSec: Number(json.format?.duration ?? v?.duration ?? 0) || 0,
-    video: null,
+    video: v ? describeVideo(v) : null,
     audio: a
       ? { index: a.index, codec: a.codec_name, channels: a.channels ?? 0, sampleRate: Number(a.sample_rate ?? 0) }
       : null,
   };
-  if (v) {
-    const rotation = readRotation(v);
-    const swap = Math.abs(rotation) % 180 === 90;
-    info.video = {
-      index: v.index,
-      codec: v.codec_name,
-      pixFmt: v.pix_fmt ?? 'unknown',
-      colorSpace: v.color_space ?? null,
-      codedWidth: v.width,
-      codedHeight: v.height,
-      width: swap ? v.height : v.width,
-      height: swap ? v.width : v.height,
-      rotation: ((rotation % 360) + 360) % 360,
-      fps: parseRate(v.r_frame_rate),
-      avgFps: parseRate(v.avg_frame_rate),
-      frameCount: v.nb_frames ? Number(v.nb_frames) : null,
-      alphaMode: v.tags?.alpha_mode === '1' || v.tags?.ALPHA_MODE === '1',
-    };
-  }
-  return info;
+}
+
+/** One video stream of ffprobe's answer: size as displayed (rotation applied), rates, alpha side channel. */
+function describeVideo(v: Record<string, any>): VideoStreamInfo {
+  const rotation = readRotation(v);
+  const swap = Math.abs(rotation) % 180 === 90;
+  return {
+    index: v.index,
+    codec: v.codec_name,
+    pixFmt: v.pix_fmt ?? 'unknown',
+    colorSpace: v.color_space ?? null,
+    codedWidth: v.width,
+    codedHeight: v.height,
+    width: swap ? v.height : v.width,
+    height: swap ? v.width : v.height,
+    rotation: ((rotation % 360) + 360) % 360,
+    fps: parseRate(v.r_frame_rate),
+    avgFps: parseRate(v.avg_frame_rate),
+    frameCount: v.nb_frames ? Number(v.nb_frames) : null,
+    alphaMode: v.tags?.alpha_mode === '1' || v.tags?.ALPHA_MODE === '1',
+  };
 }
 
 /**

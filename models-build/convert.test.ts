@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FFMPEG } from '../common/ffmpeg.js';
+import { ffmpegPaths } from '../common/ffmpeg.js';
 import { encodeOnnxModel } from './onnx/graph.js';
 import { convertTfliteToOnnx, UnsupportedTfliteOpError } from './onnx/convert.js';
 import { tflitePadding } from './onnx/padding.js';
@@ -46,7 +46,7 @@ function loadTflite(file: string): { bytes: Uint8Array; model: TfliteModel } {
 
 /** Decodes and stretches an image to w×h with ffmpeg, as raw bytes (rgb24 or gray). */
 function decode(path: string, w: number, h: number, pixFmt: 'rgb24' | 'gray'): Uint8Array {
-  return execFileSync(FFMPEG, ['-v', 'error', '-i', path, '-vf', `scale=${w}:${h}`, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'], {
+  return execFileSync(ffmpegPaths().ffmpegPath, ['-v', 'error', '-i', path, '-vf', `scale=${w}:${h}`, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'], {
     maxBuffer: 64 << 20,
   });
 }

@@ -65,6 +65,39 @@ export const pipelineConfigSchema = z.object({
   GPU_WORKER_IDLE_TIMEOUT_MS: env.int(30_000, 100),
   GPU_HEALTH_INTERVAL_MS: env.int(30_000, 1000),
 
+  // Routing in PROCESSING_MODE=auto (pipeline/routing/): each job goes where it should finish first.
+  /** CPU engine speed (fast model, frames/s) before this host class has measured its own: ≈ 40–60 on 2 cores. */
+  ROUTING_CPU_FPS_SEED: env.num(40, 0.01, 10_000),
+  /** Same for ISNet on the CPU (only with PIPELINE_CPU_QUALITY_ENGINE=quality): ≈ 2–3 s a frame on 2 cores. */
+  ROUTING_CPU_QUALITY_FPS_SEED: env.num(0.4, 0.001, 10_000),
+  /** A GPU worker's speed (fast model, frames/s, decode and encode included) before it was measured. */
+  ROUTING_GPU_FPS_SEED: env.num(60, 0.01, 10_000),
+  /** Same for ISNet on a GPU worker. */
+  ROUTING_GPU_QUALITY_FPS_SEED: env.num(8, 0.001, 10_000),
+  /**
+   * The fixed cost of one overlay run (processes, model session, first frames; on a GPU also submit and polling):
+   * a 2 s clip is not 5× faster than a 10 s one. Left out of the measured fps.
+   */
+  ROUTING_JOB_START_SEC: env.num(2, 0, 600),
+  /** A quality job leaves the GPU only when its estimate is more than this many times the CPU's (ISNet needs a GPU). */
+  ROUTING_QUALITY_GPU_FACTOR: env.num(3, 1, 1000),
+  /** A measured fps is forgotten after this long without a new job (hosts and models change). */
+  ROUTING_FPS_TTL_SEC: env.int(7 * 24 * 3600, 60),
+  /**
+   * Workers sharing a class share their CPU measurement; default `cpu<cores>` (same cores, same speed). Set it when
+   * one deployment runs on different machines with the same core count.
+   */
+  ROUTING_HOST_CLASS: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (up to 64)').optional(),
+  /** What a scaled-to-zero GPU host costs before a job starts (image pull, CUDA init, model load: tens of seconds). */
+  GPU_COLD_START_SEC: env.num(45, 0, 3600),
+  /**
+   * A GPU worker that answered /health ok or finished a job this recently is taken as warm; keep it under the host's
+   * scale-down window (Modal scaledown_window=300, RunPod idle timeout ≈ 300).
+   */
+  GPU_IDLE_WARM_SEC: env.num(240, 0, 86_400),
+  /** Upload + download bandwidth to the GPU workers (Mbit/s): the input goes up, the overlay (≈ its size) comes back. */
+  GPU_TRANSFER_MBPS: env.num(50, 0.1, 100_000),
+
   BOT_TOKEN: z.string().optional(),
   /** Bot API server root (no trailing slash); a self-hosted `telegram-bot-api` lifts the 20/50 MB limits. */
   TELEGRAM_API_ROOT: env.url().default(TELEGRAM_CLOUD_API_ROOT),

@@ -39,6 +39,8 @@ export interface GpuMemberState {
   reported: { running: number; queued: number; concurrency: number } | null;
   /** Benched after a failed job until then (ISO), or null. */
   downUntil: string | null;
+  /** Last time it answered /health with status ok or finished a job (ISO): the router's warm/cold guess. */
+  lastSeenAt: string | null;
 }
 
 export interface GpuPool extends GpuWorkerClient {
@@ -132,7 +134,7 @@ export function createGpuPool(list: GpuPoolMember[], o: GpuPoolOptions): GpuPool
   function recover(m: Member): void {
     m.failuresInRow = 0;
     m.downUntilMs = 0;
-    m.state = { ...m.state, ok: true, downUntil: null, status: m.state.status?.startsWith('failed:') ? 'ok' : m.state.status };
+    m.state = { ...m.state, ok: true, downUntil: null, status: okAgain(m.state.status), lastSeenAt: new Date(now()).toISOString() };
   }
 
   async function tryOne(m: Member, input: string, options: OverlayOptionsInput, p: ProcessOptions): Promise<GpuWorkerResult> {
@@ -166,20 +168,6 @@ export function createGpuPool(list: GpuPoolMember[], o: GpuPoolOptions): GpuPool
     throw new Error('unreachable: the pool has members');
   }
 
-  async function checkOne(m: Member, timeoutMs: number): Promise<void> {
-    const at = new Date(now()).toISOString();
-    try {
-      const h = await m.client.health({ signal: AbortSignal.timeout(timeoutMs) });
-      const ok = h.status === 'ok' || h.status === 'starting';
-      if (ok !== m.state.ok) o.logger.info({ gpuWorker: m.host, status: h.status, provider: h.provider }, 'gpu worker health changed');
-      m.state = { ...m.state, ...fromHealth(h), ok, lastCheckAt: at };
-    } catch (e) {
-      const reason = (e as { reason?: string }).reason ?? (e as Error).name;
-      if (m.state.ok !== false) o.logger.warn({ gpuWorker: m.host, reason }, 'gpu worker health check failed');
-      m.state = { ...m.state, ok: false, status: `unreachable:${reason}`, lastCheckAt: at };
-    }
-  }
-
   return {
     hosts: members.map((m) => m.host),
     process: processVideo,
@@ -187,7 +175,7 @@ export function createGpuPool(list: GpuPoolMember[], o: GpuPoolOptions): GpuPool
     health: (opts) => (members.find(isUsable) ?? members[0]!).client.health(opts),
     states: () => members.map((m) => (m.downUntilMs > now() ? { ...m.state, ok: false } : { ...m.state, downUntil: null })),
     checkAll: async (timeoutMs) => {
-      await Promise.all(members.map((m) => checkOne(m, timeoutMs)));
+      await Promise.all(members.map((m) => checkHealth(m, timeoutMs, now, o.logger)));
     },
     usable: () => {
       const usable = members.filter(isUsable);
@@ -195,6 +183,21 @@ export function createGpuPool(list: GpuPoolMember[], o: GpuPoolOptions): GpuPool
       return usable.some((m) => m.state.ok === true) ? true : null;
     },
   };
+}
+
+/** One worker's /health into its state; a failed check marks it not ok until a later check (or a job) succeeds. */
+async function checkHealth(m: Member, timeoutMs: number, now: () => number, logger: Logger): Promise<void> {
+  const at = new Date(now()).toISOString();
+  try {
+    const h = await m.client.health({ signal: AbortSignal.timeout(timeoutMs) });
+    const ok = h.status === 'ok' || h.status === 'starting';
+    if (ok !== m.state.ok) logger.info({ gpuWorker: m.host, status: h.status, provider: h.provider }, 'gpu worker health changed');
+    m.state = { ...m.state, ...fromHealth(h), ok, lastCheckAt: at, ...(h.status === 'ok' ? { lastSeenAt: at } : {}) };
+  } catch (e) {
+    const reason = (e as { reason?: string }).reason ?? (e as Error).name;
+    if (m.state.ok !== false) logger.warn({ gpuWorker: m.host, reason }, 'gpu worker health check failed');
+    m.state = { ...m.state, ok: false, status: `unreachable:${reason}`, lastCheckAt: at };
+  }
 }
 
 /** Our own jobs count as they start; the worker's report (all callers, up to a check old) as it was. */
@@ -229,8 +232,10 @@ async function freshDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
 }
 
+const okAgain = (status: string | null) => (status?.startsWith('failed:') ? 'ok' : status);
+
 function initialState(host: string): GpuMemberState {
-  return { host, ok: null, status: null, provider: null, gpuName: null, lastCheckAt: null, inFlight: 0, reported: null, downUntil: null };
+  return { host, ok: null, status: null, provider: null, gpuName: null, lastCheckAt: null, inFlight: 0, reported: null, downUntil: null, lastSeenAt: null };
 }
 
 function fromHealth(h: HealthBody): Pick<GpuMemberState, 'status' | 'provider' | 'gpuName' | 'reported'> {

@@ -33,6 +33,31 @@ export function registerPipelineCollectors(registry: Registry, p: Pick<PipelineH
   runningTotal(registry, 'bubblecast_job_failures_total', 'Jobs failed for good, by failure code (all workers).', 'code', (n) => n.failuresByCode, read);
   runningTotal(registry, 'bubblecast_overlays_total', 'Overlay stages finished, by path gpu|cpu (all workers).', 'path', (n) => n.overlays, read);
   runningTotal(registry, 'bubblecast_gpu_fallbacks_total', 'Overlays run on the CPU instead of the GPU, by reason (all workers).', 'reason', (n) => n.fallbacks, read);
+  routingGauges(registry, read);
+}
+
+/** Auto mode's route estimates over the last 24 h (pipeline/routing/error-store.ts), per path that ran. */
+function routingGauges(registry: Registry, read: () => Promise<OperatorNumbers>): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'bubblecast_routing_estimate_error_pct',
+    help: 'Mean absolute % error of the auto-mode overlay time estimate against the real time, last 24 h, by path that ran (absent: none).',
+    labelNames: ['path'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const [path, e] of Object.entries((await read()).routing)) if (e.mapePct !== null) this.set({ path }, e.mapePct);
+    },
+  });
+  new Gauge({
+    name: 'bubblecast_routing_estimates',
+    help: 'Auto-mode overlay time estimates scored against the real time in the last 24 h, by path that ran.',
+    labelNames: ['path'] as const,
+    registers,
+    async collect() {
+      for (const [path, e] of Object.entries((await read()).routing)) this.set({ path }, e.count);
+    },
+  });
 }
 
 function runningTotal(

@@ -3,6 +3,7 @@ import type { PipelineHandle } from './contract.js';
 import { isFailureCode, MEDIA_FAILURE_CODES, PIPELINE_FAILURE_CODES, type FailureCode } from './failures.js';
 import { pipelineKeys } from './keys.js';
 import type { PipelineRedis } from './redis.js';
+import { readEstimateErrors, type EstimateErrors } from './routing/error-store.js';
 
 /**
  * The numbers operators see in both places — `/metrics` (metrics-collectors.ts) and `/stats` in the bot — read by
@@ -16,12 +17,18 @@ export interface OperatorNumbers {
   overlays: { gpu: number; cpu: number };
   /** Overlays that ran on the CPU instead of the GPU, by reason (as /mode shows them). */
   fallbacks: Record<string, number>;
+  /** Auto mode's route estimates against what the path that ran took: count and mean absolute % error, last 24 h. */
+  routing: EstimateErrors;
 }
 
 export const FAILURE_CODES: readonly FailureCode[] = [...MEDIA_FAILURE_CODES, ...PIPELINE_FAILURE_CODES];
 
 export async function readOperatorNumbers(p: Pick<PipelineHandle, 'queue' | 'redis' | 'prefix'>): Promise<OperatorNumbers> {
-  const [queue, counters] = await Promise.all([getQueueOverview(p), p.redis.hgetall(pipelineKeys(p.prefix).counters)]);
+  const [queue, counters, routing] = await Promise.all([
+    getQueueOverview(p),
+    p.redis.hgetall(pipelineKeys(p.prefix).counters),
+    readEstimateErrors({ redis: p.redis, prefix: p.prefix }),
+  ]);
   const failuresByCode = Object.fromEntries(FAILURE_CODES.map((c) => [c, 0])) as Record<FailureCode, number>;
   const fallbacks: Record<string, number> = {};
   for (const [field, value] of Object.entries(counters)) {
@@ -30,7 +37,8 @@ export async function readOperatorNumbers(p: Pick<PipelineHandle, 'queue' | 'red
     if (kind === 'failed' && isFailureCode(name)) failuresByCode[name] = Number(value);
     if (kind === 'fallback') fallbacks[name] = Number(value);
   }
-  return { queue, failuresByCode, overlays: { gpu: Number(counters['overlay:gpu'] ?? 0), cpu: Number(counters['overlay:cpu'] ?? 0) }, fallbacks };
+  const overlays = { gpu: Number(counters['overlay:gpu'] ?? 0), cpu: Number(counters['overlay:cpu'] ?? 0) };
+  return { queue, failuresByCode, overlays, fallbacks, routing };
 }
 
 /**

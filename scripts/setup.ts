@@ -16,7 +16,8 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { ConfigError } from '../common/config.js';
 import { isFfmpegUnavailableError, type FfmpegUnavailableError } from '../common/errors.js';
-import { loadRuntimeConfig } from '../common/runtime-config.js';
+import { checkFfmpegTools } from '../common/ffmpeg.js';
+import { applyRuntimeConfig, loadRuntimeConfig } from '../common/runtime-config.js';
 
 const APT_INSTALL = 'sudo apt-get update && sudo apt-get install -y ffmpeg';
 
@@ -39,9 +40,8 @@ function onPath(name: string): string | null {
   return null;
 }
 
-/** Runs checkFfmpegTools in a fresh state; null when both tools work. */
+/** Runs checkFfmpegTools (it remembers nothing, so a check after installing sees the new binaries); null when both work. */
 async function problem(): Promise<FfmpegUnavailableError | null> {
-  const { checkFfmpegTools } = await import('../common/ffmpeg.js');
   try {
     await checkFfmpegTools();
     return null;
@@ -73,6 +73,8 @@ async function main(): Promise<number> {
     say(e.message);
     return 1;
   }
+  // Not setUpProcess: a bad variable is reported in setup's own words above.
+  applyRuntimeConfig(runtime);
   const found = await problem();
   if (!found) return 0;
 

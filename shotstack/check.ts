@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { parseEnv } from '../common/config.js';
 import { createLogger } from '../common/logger.js';
+import { setUpProcess } from '../common/runtime-config.js';
 import { pipelineConfigSchema } from '../pipeline/config.js';
 import { createRedis } from '../pipeline/redis.js';
 import { calibrationKeyId, installedSchemaVersion, PROBE_COST, redisCalibrationStore, runCalibration, type CalibrationRun } from './calibration/index.js';
@@ -30,6 +31,8 @@ if (unknownFlags.length || conflict) {
   process.exit(2);
 }
 
+// FFMPEG_PATH/FFPROBE_PATH for the probes' checks; this report logs through its own warn-level logger below.
+setUpProcess({ defaultLevel: 'warn' });
 const cfg = loadShotstackConfig();
 if (usesLocalRenderer(cfg)) {
   console.error(

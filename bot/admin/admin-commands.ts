@@ -15,7 +15,8 @@ import type { BotContext } from '../context.js';
 import type { BotDeps } from '../deps.js';
 import { packBlocks, sendParts } from '../../common/telegram/split-text.js';
 import { readOperatorNumbers } from '../../pipeline/operator-numbers.js';
-import { failedEntries, modeText, queueText, statsText, totalsText } from './format.js';
+import { langOf, t } from '../i18n/index.js';
+import { failedEntries, modeText, queueText, routingErrorText, statsText, totalsText } from './format.js';
 import { readPublishedStatus } from '../../shotstack/calibration/index.js';
 import { calibrationText } from './calibration-text.js';
 
@@ -73,7 +74,7 @@ export function adminCommands(deps: BotDeps): Composer<BotContext> {
 
   onlyAdmins.command('stats', async (ctx) => {
     const [today, totals] = await Promise.all([getStats(p), readOperatorNumbers(p)]);
-    await ctx.reply(`${statsText(today)}\n\n${totalsText(totals)}`);
+    await ctx.reply(`${statsText(today)}\n\n${totalsText(totals)}\n${routingErrorText(totals, t(langOf(ctx)))}`);
   });
 
   return composer;

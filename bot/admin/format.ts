@@ -1,5 +1,6 @@
 import type { FailedJobInfo, ModeView, PipelineStats, QueueOverview } from '../../pipeline/admin.js';
 import type { OperatorNumbers } from '../../pipeline/operator-numbers.js';
+import type { Messages } from '../i18n/index.js';
 
 /** Plain-text views for the admin commands (English: they are for operators). */
 
@@ -88,4 +89,10 @@ export function totalsText(n: OperatorNumbers): string {
     `Totals (as /metrics): failed for good: ${listed(n.failuresByCode)}`,
     `Overlays GPU ${n.overlays.gpu}, CPU ${n.overlays.cpu}; GPU→CPU fallbacks ${fallbacks}${fallbacks ? ` (${listed(n.fallbacks)})` : ''}`,
   ].join('\n');
+}
+
+/** The /stats line on auto mode's route estimates (last 24 h), in the admin's language. */
+export function routingErrorText(n: Pick<OperatorNumbers, 'routing'>, m: Pick<Messages, 'statsRoutingError'>): string {
+  const part = (e: OperatorNumbers['routing']['gpu']) => (e.mapePct === null ? '—' : `${e.mapePct}% × ${e.count}`);
+  return m.statsRoutingError(part(n.routing.gpu), part(n.routing.cpu));
 }

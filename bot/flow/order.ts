@@ -70,18 +70,65 @@ async function runOrder(
 ): Promise<void | Restart> {
   const chatId = ctx.chat!.id;
   const userId = ctx.from!.id;
-  const lang = langOf(ctx);
 
   // 1. The speaker.
-  let head = firstHead;
-  if (!head) {
-    await ctx.api.sendMessage(chatId, m.askHead);
-    const got = await waitForStep(conversation, m, (c) => videoFrom(conversation, c, deps, m));
-    if (got === RESTART) return RESTART;
-    head = got;
+  const head = firstHead ?? (await askHead(conversation, ctx, deps, m));
+  if (head === RESTART) return RESTART;
+  // 2. The main video, or no background.
+  const bg = await askBackground(conversation, ctx, deps, m);
+  if (bg === RESTART) return RESTART;
+  const outputs: OutputKind[] = bg.outputs;
+  const fields = fieldsFor(outputs);
+  const describe = (o: ChosenOptions) => summaryText(m, outputs, o);
+
+  // 3. Options: the user's defaults offered first.
+  const saved = await conversation.external(() => deps.store.getDefaults(userId));
+  let options: ChosenOptions | null = null;
+  if (saved) {
+    const same = await askSame(conversation, ctx, deps, m, describe(saved));
+    if (same === RESTART) return RESTART;
+    if (same) options = saved;
   }
 
-  // 2. The main video, or no background.
+  const previewKey = `${chatId}-${head.messageId}`;
+  try {
+    for (;;) {
+      if (!options) {
+        const picked = await pickOptions(conversation, deps.log, ctx, m, fields, saved ?? DEFAULT_OPTIONS, describe);
+        if (picked === RESTART) return RESTART;
+        options = picked;
+      }
+      // 4. Summary, with a preview photo of one composed frame when it can be made.
+      const summaryId = await sendSummary(conversation, ctx, deps, m, {
+        previewKey,
+        head: head.ref,
+        background: bg.video?.ref ?? null,
+        output: outputs[0]!,
+        options,
+        summary: `${m.summaryTitle}\n\n${describe(options)}`,
+      });
+      const choice = await askConfirm(conversation, deps, m, chatId, summaryId);
+      if (choice === RESTART) return RESTART;
+      if (choice === CB.change) {
+        options = null;
+        continue;
+      }
+      // 5. The jobs.
+      return await enqueueOrder(conversation, ctx, deps, m, { summaryId, head, background: bg.video, outputs, options });
+    }
+  } finally {
+    // Runs on the real pass only when the dialogue ends (a replay that stops at a wait never gets here).
+    await conversation.external(() => deps.preview?.cleanup(previewKey));
+  }
+}
+
+async function askHead(conversation: FlowConversation, ctx: FlowContext, deps: BotDeps, m: Messages): Promise<VideoInput | Restart> {
+  await ctx.api.sendMessage(ctx.chat!.id, m.askHead);
+  return waitForStep(conversation, m, (c) => videoFrom(conversation, c, deps, m));
+}
+
+async function askBackground(conversation: FlowConversation, ctx: FlowContext, deps: BotDeps, m: Messages): Promise<Background | Restart> {
+  const chatId = ctx.chat!.id;
   const bgMsg = await ctx.api.sendMessage(chatId, m.askBackground, { reply_markup: backgroundKeyboard(m) });
   const bg = await waitForStep<Background>(conversation, m, async (c) => {
     const data = c.callbackQuery?.data;
@@ -95,123 +142,119 @@ async function runOrder(
   });
   if (bg === RESTART) return RESTART;
   await removeKeyboard(conversation, deps.log, chatId, bgMsg.message_id);
-  const outputs: OutputKind[] = bg.outputs;
-  const fields = fieldsFor(outputs);
-  const describe = (o: ChosenOptions) => summaryText(m, outputs, o);
+  return bg;
+}
 
-  // 3. Options: the user's defaults offered first.
-  const saved = await conversation.external(() => deps.store.getDefaults(userId));
-  let options: ChosenOptions | null = null;
-  if (saved) {
-    const ask = await ctx.api.sendMessage(chatId, m.askSame(describe(saved)), { reply_markup: sameKeyboard(m) });
-    const same = await waitForStep(conversation, m, async (c) => {
-      const data = c.callbackQuery?.data;
-      if (data !== CB.same && data !== CB.choose) {
-        if (c.callbackQuery) await answerStale(conversation, deps.log, c, m);
-        else if (c.message) await c.reply(m.askSame(describe(saved)), { reply_markup: sameKeyboard(m) });
-        return undefined;
-      }
+/** "Same as last time?" with the saved options described: true = same, false = choose again. */
+async function askSame(conversation: FlowConversation, ctx: FlowContext, deps: BotDeps, m: Messages, described: string): Promise<boolean | Restart> {
+  const chatId = ctx.chat!.id;
+  const ask = await ctx.api.sendMessage(chatId, m.askSame(described), { reply_markup: sameKeyboard(m) });
+  const same = await waitForStep(conversation, m, async (c) => {
+    const data = c.callbackQuery?.data;
+    if (data !== CB.same && data !== CB.choose) {
+      if (c.callbackQuery) await answerStale(conversation, deps.log, c, m);
+      else if (c.message) await c.reply(m.askSame(described), { reply_markup: sameKeyboard(m) });
+      return undefined;
+    }
+    await answer(conversation, deps.log, c);
+    return data === CB.same;
+  });
+  if (same === RESTART) return RESTART;
+  await removeKeyboard(conversation, deps.log, chatId, ask.message_id);
+  return same;
+}
+
+/** Confirm or Change on the summary `summaryId`; its keyboard is removed once answered. */
+async function askConfirm(conversation: FlowConversation, deps: BotDeps, m: Messages, chatId: number, summaryId: number): Promise<string | Restart> {
+  const choice = await waitForStep(conversation, m, async (c) => {
+    const data = c.callbackQuery?.data;
+    // Any Confirm/Change button of this step counts (a message sent meanwhile gets the buttons again below);
+    // older summaries lost theirs when they were answered.
+    if (data === CB.confirm || data === CB.change) {
       await answer(conversation, deps.log, c);
-      return data === CB.same;
-    });
-    if (same === RESTART) return RESTART;
-    await removeKeyboard(conversation, deps.log, chatId, ask.message_id);
-    if (same) options = saved;
-  }
+      return data;
+    }
+    if (c.callbackQuery) await answerStale(conversation, deps.log, c, m);
+    else if (c.message) await c.reply(m.summaryTitle, { reply_markup: summaryKeyboard(m) });
+    return undefined;
+  });
+  if (choice === RESTART) return RESTART;
+  await removeKeyboard(conversation, deps.log, chatId, summaryId);
+  return choice;
+}
 
-  const previewKey = `${chatId}-${head.messageId}`;
-  try {
-    for (;;) {
-      if (!options) {
-        const picked = await pickOptions(conversation, deps.log, ctx, m, fields, saved ?? DEFAULT_OPTIONS, describe);
-        if (picked === RESTART) return RESTART;
-        options = picked;
-      }
+interface ConfirmedOrder {
+  summaryId: number;
+  head: VideoInput;
+  background: VideoInput | null;
+  outputs: OutputKind[];
+  options: ChosenOptions;
+}
 
-      // 4. Summary, with a preview photo of one composed frame when it can be made.
-      const summary = `${m.summaryTitle}\n\n${describe(options)}`;
-      const summaryId = await sendSummary(conversation, ctx, deps, m, {
-        previewKey,
-        head: head.ref,
-        background: bg.video?.ref ?? null,
-        output: outputs[0]!,
-        options,
-        summary,
-      });
-      const choice = await waitForStep(conversation, m, async (c) => {
-        const data = c.callbackQuery?.data;
-        // Any Confirm/Change button of this step counts (a message sent meanwhile gets the buttons again below);
-        // older summaries lost theirs when they were answered.
-        if (data === CB.confirm || data === CB.change) {
-          await answer(conversation, deps.log, c);
-          return data;
-        }
-        if (c.callbackQuery) await answerStale(conversation, deps.log, c, m);
-        else if (c.message) await c.reply(m.summaryTitle, { reply_markup: summaryKeyboard(m) });
-        return undefined;
-      });
-      if (choice === RESTART) return RESTART;
-      await removeKeyboard(conversation, deps.log, chatId, summaryId);
-      if (choice === CB.change) {
-        options = null;
-        continue;
-      }
-
-      // 5. One job per confirmed summary and output: ids come from the summary message, so a repeated Confirm
-      //    (or a re-delivered update) adds nothing.
-      const base = jobIdFor(chatId, summaryId);
-      const chosen = options;
-      for (const output of outputs) {
-        const jobId = outputs.length > 1 ? `${base}-${output}` : base;
-        const queued = await conversation.external(async (): Promise<{ created: boolean } | { refused: FailureCode }> => {
-          try {
-            const r = await enqueueJob(
-              deps.pipeline.queue,
-              {
-                chatId,
-                userId,
-                messageId: head.messageId,
-                language: lang,
-                head: head.ref,
-                background: bg.video?.ref ?? null,
-                output,
-                options: chosen,
-                failureNotice: 'bot',
-              },
-              { jobId, limits: deps.limits, maxActivePerUser: deps.maxActivePerUser, jobOptions: deps.jobOptions },
-            );
-            if (r.created) {
-              await deps.store.addUserJob(userId, jobId);
-              await deps.store.setDefaults(userId, chosen);
-            }
-            deps.log.info({ jobId, created: r.created, output, chatId }, 'job enqueued');
-            return { created: r.created };
-          } catch (e) {
-            if (e instanceof EnqueueRefusedError) return { refused: e.failure.code };
-            throw e;
-          }
-        });
-        if ('refused' in queued) {
-          await ctx.api.sendMessage(chatId, failureText(queued.refused, lang));
-          return;
-        }
-        if (!queued.created) {
-          await ctx.api.sendMessage(chatId, m.alreadyQueued);
-          continue;
-        }
-        // With two results, each status message says which one it is about.
-        const title = outputs.length > 1 ? m.output[output] : undefined;
-        const status = await ctx.api.sendMessage(chatId, withTitle(title, m.queued));
-        await conversation.external(async () => {
-          await deps.store.setStatus(jobId, { chatId, messageId: status.message_id, lang, ...(title ? { title } : {}) });
-          await deps.store.claimStatusText(jobId, withTitle(title, m.queued));
-        });
-      }
+/**
+ * One job per confirmed summary and output: ids come from the summary message, so a repeated Confirm (or a
+ * re-delivered update) adds nothing. Each new job gets its status message; a refusal is said and ends the order.
+ */
+async function enqueueOrder(conversation: FlowConversation, ctx: FlowContext, deps: BotDeps, m: Messages, o: ConfirmedOrder): Promise<void> {
+  const chatId = ctx.chat!.id;
+  const lang = langOf(ctx);
+  const base = jobIdFor(chatId, o.summaryId);
+  for (const output of o.outputs) {
+    const jobId = o.outputs.length > 1 ? `${base}-${output}` : base;
+    const queued = await conversation.external(() => enqueueOne(ctx, deps, o, output, jobId));
+    if ('refused' in queued) {
+      await ctx.api.sendMessage(chatId, failureText(queued.refused, lang));
       return;
     }
-  } finally {
-    // Runs on the real pass only when the dialogue ends (a replay that stops at a wait never gets here).
-    await conversation.external(() => deps.preview?.cleanup(previewKey));
+    if (!queued.created) {
+      await ctx.api.sendMessage(chatId, m.alreadyQueued);
+      continue;
+    }
+    // With two results, each status message says which one it is about.
+    const title = o.outputs.length > 1 ? m.output[output] : undefined;
+    const status = await ctx.api.sendMessage(chatId, withTitle(title, m.queued));
+    await conversation.external(async () => {
+      await deps.store.setStatus(jobId, { chatId, messageId: status.message_id, lang, ...(title ? { title } : {}) });
+      await deps.store.claimStatusText(jobId, withTitle(title, m.queued));
+    });
+  }
+}
+
+/** Enqueues one output's job (run inside `conversation.external`: real effects, replayed from its result). */
+async function enqueueOne(
+  ctx: FlowContext,
+  deps: BotDeps,
+  o: ConfirmedOrder,
+  output: OutputKind,
+  jobId: string,
+): Promise<{ created: boolean } | { refused: FailureCode }> {
+  const chatId = ctx.chat!.id;
+  const userId = ctx.from!.id;
+  try {
+    const r = await enqueueJob(
+      deps.pipeline.queue,
+      {
+        chatId,
+        userId,
+        messageId: o.head.messageId,
+        language: langOf(ctx),
+        head: o.head.ref,
+        background: o.background?.ref ?? null,
+        output,
+        options: o.options,
+        failureNotice: 'bot',
+      },
+      { jobId, limits: deps.limits, maxActivePerUser: deps.maxActivePerUser, jobOptions: deps.jobOptions },
+    );
+    if (r.created) {
+      await deps.store.addUserJob(userId, jobId);
+      await deps.store.setDefaults(userId, o.options);
+    }
+    deps.log.info({ jobId, created: r.created, output, chatId }, 'job enqueued');
+    return { created: r.created };
+  } catch (e) {
+    if (e instanceof EnqueueRefusedError) return { refused: e.failure.code };
+    throw e;
   }
 }
 

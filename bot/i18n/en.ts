@@ -97,4 +97,5 @@ export const en: Messages = {
   settingsNone: 'You have no saved settings yet; they are saved when you confirm a video.',
   btnEditSettings: 'Change defaults',
   settingsSaved: (summary) => `Saved. New defaults:\n\n${summary}`,
+  statsRoutingError: (gpu, cpu) => `Route estimate error, last 24 h (mean |estimate − actual| / actual): GPU ${gpu}; CPU ${cpu}`,
 };

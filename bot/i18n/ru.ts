@@ -97,4 +97,5 @@ export const ru: Messages = {
   settingsNone: 'Сохранённых настроек пока нет; они сохраняются, когда вы подтверждаете видео.',
   btnEditSettings: 'Изменить',
   settingsSaved: (summary) => `Сохранено. Новые настройки:\n\n${summary}`,
+  statsRoutingError: (gpu, cpu) => `Ошибка оценки маршрута за 24 ч (среднее |оценка − факт| / факт): GPU ${gpu}; CPU ${cpu}`,
 };

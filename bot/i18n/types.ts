@@ -68,4 +68,9 @@ export interface Messages extends OptionValueLabels {
   settingsNone: string;
   btnEditSettings: string;
   settingsSaved(summary: string): string;
+  /**
+   * /stats (admins): auto mode's overlay time estimates against the real time over the last 24 h, per path that
+   * ran; each part is "12.5% × 4" (mean error × jobs) or "—" when there were none.
+   */
+  statsRoutingError(gpu: string, cpu: string): string;
 }

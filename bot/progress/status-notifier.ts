@@ -1,14 +1,11 @@
-import { QueueEvents } from 'bullmq';
-import { GrammyError, type Api } from 'grammy';
+import type { Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { Logger } from '../../common/logger.js';
-import { createRedis, failureText, parseFailure, parseProgress, RENDER_QUEUE, type RenderJob, type RenderQueue } from '../../pipeline/contract.js';
-import { tryAgainKeyboard } from '../flow/keyboards.js';
-import { withTitle } from '../flow/summary.js';
-import { t, type Language } from '../i18n/index.js';
+import type { RenderQueue } from '../../pipeline/contract.js';
 import type { BotStore } from '../store.js';
-import { ChatLanes, type EditOutcome } from './chat-lane.js';
-import { progressText } from './format.js';
+import { ChatLanes } from './chat-lane.js';
+import { listenToQueueEvents } from './queue-events.js';
+import { editStatus, type Render } from './status-edit.js';
 
 /**
  * Keeps each job's one status message up to date. The worker reports progress only through BullMQ
@@ -49,14 +46,11 @@ export interface StatusNotifierOptions {
   log: Logger;
 }
 
-type Render = (lang: 'ru' | 'en') => { body: string; markup?: InlineKeyboardMarkup };
-
 /** Remembered job ids are bounded: only recent jobs can still have stray events in flight. */
 const MAX_REMEMBERED_JOBS = 10_000;
 
 export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
-  let events: QueueEvents | null = null;
-  let eventsConnection: ReturnType<typeof createRedis> | null = null;
+  let listening: Awaited<ReturnType<typeof listenToQueueEvents>> | null = null;
   let closed = false;
   const finished = new Set<string>();
   const chatOfJob = new Map<string, number>();
@@ -77,50 +71,11 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
     return rec.chatId;
   }
 
-  async function edit(jobId: string, render: Render): Promise<EditOutcome> {
-    const rec = await o.store.getStatus(jobId);
-    if (!rec) return 'skipped';
-    const { body, markup } = render(rec.lang);
-    const text = withTitle(rec.title, body);
-    if (!(await o.store.claimStatusText(jobId, text, markup))) return 'skipped';
-    try {
-      await o.api.editMessageText(rec.chatId, rec.messageId, text, markup ? { reply_markup: markup } : {});
-      return 'sent';
-    } catch (e) {
-      if (e instanceof GrammyError && /not modified/i.test(e.description)) return 'sent';
-      // Not shown after all: the same text must be allowed again.
-      await o.store.forgetStatusText(jobId).catch(() => undefined);
-      if (e instanceof GrammyError && e.error_code === 429) return { retryAfterMs: (e.parameters.retry_after ?? 1) * 1000 };
-      if (e instanceof GrammyError && /not found|can't be edited/i.test(e.description)) {
-        // The user deleted it: post a new one and keep editing that.
-        const m = await o.api.sendMessage(rec.chatId, text, markup ? { reply_markup: markup } : {}).catch(() => null);
-        if (m) await o.store.setStatus(jobId, { ...rec, messageId: m.message_id });
-        if (m) await o.store.claimStatusText(jobId, text, markup);
-        return 'sent';
-      }
-      o.log.warn({ jobId, err: (e as Error).message }, 'status edit failed');
-      return 'sent';
-    }
-  }
-
   async function queueProgress(jobId: string, render: Render): Promise<void> {
     if (finished.has(jobId)) return;
     const chatId = await chatOf(jobId);
     if (chatId === null || finished.has(jobId) || closed) return;
-    lanes.offer(chatId, jobId, { run: () => edit(jobId, render), progress: true, skip: () => finished.has(jobId) });
-  }
-
-  // Stream ids ("<ms>-<seq>") grow; handlers finish out of order, so only a newer id is written.
-  let lastId: string | null = null;
-  const newer = (a: string, b: string) => {
-    const [am, as] = a.split('-').map(Number);
-    const [bm, bs] = b.split('-').map(Number);
-    return am! > bm! || (am === bm && as! > bs!);
-  };
-  function handled(id: string): void {
-    if (lastId && !newer(id, lastId)) return;
-    lastId = id;
-    o.store.setLastEventId(id).catch(() => undefined);
+    lanes.offer(chatId, jobId, { run: () => editStatus(o, jobId, render), progress: true, skip: () => finished.has(jobId) });
   }
 
   const notifier: StatusNotifier = {
@@ -132,74 +87,29 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
       const chatId = await chatOf(jobId);
       if (chatId === null) return;
       const render: Render = (lang) => ({ body: text(lang), markup: keyboard?.(lang) });
-      await lanes.now(chatId, jobId, { run: () => edit(jobId, render), progress: false, skip: () => false });
+      await lanes.now(chatId, jobId, { run: () => editStatus(o, jobId, render), progress: false, skip: () => false });
     },
 
     async listen() {
-      const connection = createRedis(o.redisUrl, { connectionName: 'bubblecast-bot-events' });
-      eventsConnection = connection;
-      connection.on('error', (e) => o.log.warn({ err: e.message }, 'redis error (queue events)'));
-      const lastEventId = (await o.store.getLastEventId()) ?? undefined;
-      events = new QueueEvents(RENDER_QUEUE, { connection, prefix: o.prefix, ...(lastEventId ? { lastEventId } : {}) });
-      events.on('error', (e) => o.log.warn({ err: e.message }, 'queue events error'));
-      events.on('progress', ({ jobId, data }, id) => {
-        const p = parseProgress(data);
-        if (!p || closed) return;
-        queueProgress(jobId, (lang) => ({ body: progressText(t(lang), p) })).catch((e) =>
-          o.log.warn({ jobId, err: (e as Error).message }, 'status update failed'),
-        );
-        handled(id);
-      });
-      events.on('completed', ({ jobId, returnvalue }, id) => {
-        if (closed) return;
-        const text = deliveryWasUncertain(returnvalue) ? (l: Language) => t(l).statusUncertain : (l: Language) => t(l).statusDone;
-        notifier.show(jobId, text, undefined, true).then(() => handled(id), () => undefined);
-      });
-      events.on('failed', ({ jobId, failedReason }, id) => {
-        if (closed) return;
-        void (async () => {
-          // Only the final failure: a job that will be retried is back in the queue, not failed.
-          const job = (await o.queue.getJob(jobId)) as RenderJob | undefined;
-          if (job && (await job.getState()) !== 'failed') return;
-          const failure = parseFailure(failedReason);
-          if (failure.code === 'cancelled') return notifier.show(jobId, (l) => t(l).statusCancelled, undefined, true);
-          await notifier.show(
-            jobId,
-            (l) => t(l).statusFailed(failureText(failure.code, l)),
-            (l) => tryAgainKeyboard(t(l), jobId),
-            true,
-          );
-        })().then(
-          () => handled(id),
-          (e) => o.log.warn({ jobId, err: (e as Error).message }, 'failure notice failed'),
-        );
-      });
-      await events.waitUntilReady();
-      await connection.ping();
+      listening = await listenToQueueEvents({ ...o, progress: queueProgress, show: notifier.show, isClosed: () => closed });
+      // Closed while it was connecting: what it opened goes too.
+      if (closed) await stopListening();
     },
 
     async close() {
       closed = true;
       lanes.close();
-      if (events) {
-        const c = events;
-        events = null;
-        await c.close();
-      }
-      // BullMQ does not close a connection it was given.
-      await eventsConnection?.quit().catch(() => undefined);
-      eventsConnection = null;
+      await stopListening();
     },
   };
-  return notifier;
-}
 
-/** Whether a completed job only asked the user («Send again») instead of sending: its status must not say "below". */
-function deliveryWasUncertain(returnvalue: unknown): boolean {
-  try {
-    const v = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as { delivered?: { uncertain?: boolean } } | null;
-    return v?.delivered?.uncertain === true;
-  } catch {
-    return false;
+  async function stopListening(): Promise<void> {
+    const l = listening;
+    listening = null;
+    if (!l) return;
+    await l.events.close();
+    // BullMQ does not close a connection it was given.
+    await l.connection.quit().catch(() => undefined);
   }
+  return notifier;
 }

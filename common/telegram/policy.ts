@@ -59,52 +59,80 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
  */
 const SHORT_LIVED_MAX_WAIT_SEC: Record<string, number> = { answerCallbackQuery: 5, sendChatAction: 5 };
 
+/** The options with their defaults, plus the backoff they make. */
+interface Policy {
+  o: TelegramPolicyOptions;
+  maxRetryAfterSec: number;
+  maxRateLimitRetries: number;
+  maxNetworkRetries: number;
+  backoff(n: number): number;
+}
+
+/** One call's retries so far. */
+interface Tries {
+  rateLimited: number;
+  failed: number;
+}
+
+type CallResult = Awaited<ReturnType<Parameters<Transformer>[0]>>;
+
 export function telegramPolicy(o: TelegramPolicyOptions = {}): Transformer {
-  const maxRetryAfterSec = o.maxRetryAfterSec ?? 60;
-  const maxRateLimitRetries = o.maxRateLimitRetries ?? 3;
-  const maxNetworkRetries = o.maxNetworkRetries ?? 3;
   const backoffMs = o.backoffMs ?? 500;
   const maxBackoffMs = o.maxBackoffMs ?? 8000;
-  const backoff = (n: number) => Math.min(maxBackoffMs, backoffMs * 2 ** (n - 1));
-
+  const p: Policy = {
+    o,
+    maxRetryAfterSec: o.maxRetryAfterSec ?? 60,
+    maxRateLimitRetries: o.maxRateLimitRetries ?? 3,
+    maxNetworkRetries: o.maxNetworkRetries ?? 3,
+    backoff: (n) => Math.min(maxBackoffMs, backoffMs * 2 ** (n - 1)),
+  };
   return async (prev, method, payload, signal) => {
-    let rateLimited = 0;
-    let failed = 0;
+    const tries: Tries = { rateLimited: 0, failed: 0 };
     for (;;) {
-      let res: Awaited<ReturnType<typeof prev>>;
+      let res: CallResult;
       try {
         res = await prev(method, payload, signal);
       } catch (e) {
-        const resend = e instanceof HttpError && !signal?.aborted && (IDEMPOTENT_METHODS.has(method) || nothingReachedServer(e.error));
-        if (!resend || failed >= maxNetworkRetries) throw e;
-        failed++;
-        const delayMs = backoff(failed);
-        o.onRetry?.(method, 'network');
-        o.log?.warn({ method, reason: networkErrorLabel(e.error), attempt: failed, delayMs }, 'telegram request failed; sending again');
-        await pause(delayMs, method, signal);
+        await pause(resendAfterThrow(p, tries, e, method, signal), method, signal);
         continue;
       }
-      if (res.ok) return res;
-      const retryAfter = res.parameters?.retry_after;
-      const maxWait = Math.min(maxRetryAfterSec, SHORT_LIVED_MAX_WAIT_SEC[method] ?? Infinity);
-      if (res.error_code === 429 && typeof retryAfter === 'number' && retryAfter <= maxWait && rateLimited < maxRateLimitRetries) {
-        rateLimited++;
-        o.onRetry?.(method, 'rate_limit');
-        o.log?.warn({ method, retryAfterSec: retryAfter, attempt: rateLimited }, 'telegram rate limit; waiting as told');
-        await pause(retryAfter * 1000, method, signal);
-        continue;
-      }
-      if (res.error_code >= 500 && IDEMPOTENT_METHODS.has(method) && failed < maxNetworkRetries) {
-        failed++;
-        const delayMs = backoff(failed);
-        o.onRetry?.(method, 'server_error');
-        o.log?.warn({ method, status: res.error_code, attempt: failed, delayMs }, 'telegram server error; sending again');
-        await pause(delayMs, method, signal);
-        continue;
-      }
-      return res;
+      const delayMs = resendAfterAnswer(p, tries, res, method);
+      if (delayMs === null) return res;
+      await pause(delayMs, method, signal);
     }
   };
+}
+
+/** A call that threw: the wait before sending it again, or the error rethrown when it must not be resent. */
+function resendAfterThrow(p: Policy, tries: Tries, e: unknown, method: string, signal: CallSignal): number {
+  const resend = e instanceof HttpError && !signal?.aborted && (IDEMPOTENT_METHODS.has(method) || nothingReachedServer(e.error));
+  if (!resend || tries.failed >= p.maxNetworkRetries) throw e;
+  tries.failed++;
+  const delayMs = p.backoff(tries.failed);
+  p.o.onRetry?.(method, 'network');
+  p.o.log?.warn({ method, reason: networkErrorLabel(e.error), attempt: tries.failed, delayMs }, 'telegram request failed; sending again');
+  return delayMs;
+}
+
+/** An answer: the wait before sending the call again (a bounded 429, an idempotent 5xx), or null to return it. */
+function resendAfterAnswer(p: Policy, tries: Tries, res: CallResult, method: string): number | null {
+  if (res.ok) return null;
+  const retryAfter = res.parameters?.retry_after;
+  const maxWait = Math.min(p.maxRetryAfterSec, SHORT_LIVED_MAX_WAIT_SEC[method] ?? Infinity);
+  if (res.error_code === 429 && typeof retryAfter === 'number' && retryAfter <= maxWait && tries.rateLimited < p.maxRateLimitRetries) {
+    tries.rateLimited++;
+    p.o.onRetry?.(method, 'rate_limit');
+    p.o.log?.warn({ method, retryAfterSec: retryAfter, attempt: tries.rateLimited }, 'telegram rate limit; waiting as told');
+    return retryAfter * 1000;
+  }
+  if (res.error_code >= 500 && IDEMPOTENT_METHODS.has(method) && tries.failed < p.maxNetworkRetries) {
+    tries.failed++;
+    const delayMs = p.backoff(tries.failed);
+    p.o.onRetry?.(method, 'server_error');
+    p.o.log?.warn({ method, status: res.error_code, attempt: tries.failed, delayMs }, 'telegram server error; sending again');
+    return delayMs;
+  }
+  return null;
 }
 
 /** grammY hands transformers an `abort-controller` shim signal; this is the part of it used here. */

@@ -19,6 +19,11 @@ export interface GpuWorkerErrorDetails {
   code?: string;
   jobId?: string;
   cause?: unknown;
+  /**
+   * A `deadline` failure: whether the worker had started running the job. False means the time went on the upload
+   * and the worker's queue — the video itself was never worked on, so the CPU may still take it.
+   */
+  ranOnWorker?: boolean;
   /** A pool of workers: every worker tried for this job (host only) and why each failed, in order. */
   tried?: Array<{ host: string; reason: string }>;
 }

@@ -7,9 +7,12 @@ import { ConfigError } from '../../common/config.js';
 import { isFfmpegUnavailableError } from '../../common/errors.js';
 import { checkFfmpegTools } from '../../common/ffmpeg.js';
 import { logger } from '../../common/logger.js';
+import { setUpProcess } from '../../common/runtime-config.js';
 import { gpuWorkerConfig } from './config.js';
 import { startGpuWorkerServer } from './server.js';
 
+// LOG_LEVEL, BUBBLECAST_SERVICE, FFMPEG_PATH/FFPROBE_PATH: applied before anything logs or runs ffmpeg.
+const runtime = setUpProcess();
 let cfg;
 try {
   cfg = gpuWorkerConfig();
@@ -45,6 +48,7 @@ const worker = await startGpuWorkerServer({
   workDir: cfg.GPU_WORKER_WORK_DIR,
   warmup: cfg.GPU_WORKER_WARMUP,
   inputUrl: cfg.GPU_WORKER_URL_INPUT ? { protocols: ['https:'] } : null,
+  version: runtime.BUBBLECAST_VERSION,
 });
 
 let stopping = false;

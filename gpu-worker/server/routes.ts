@@ -81,6 +81,11 @@ async function route(ctx: WorkerContext, req: IncomingMessage, res: ServerRespon
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET, HEAD');
     return result(ctx, req, res, id, fileName);
   }
+  return jobRoute(ctx, req, res, method, id, searchParams);
+}
+
+/** GET /v1/jobs/:id (long poll with `waitMs`) and DELETE /v1/jobs/:id (cancel, or forget a finished job). */
+async function jobRoute(ctx: WorkerContext, req: IncomingMessage, res: ServerResponse, method: string, id: string, searchParams: URLSearchParams): Promise<void> {
   if (method === 'GET') {
     await ctx.scheduler.waitForEnd(id, Math.min(MAX_LONG_POLL_MS, Number(searchParams.get('waitMs')) || 0));
     const status = ctx.scheduler.status(id);

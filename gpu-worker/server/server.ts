@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,8 @@ export interface GpuWorkerServerOptions {
   inputUrl?: InputUrlPolicy | null;
   engine?: OverlayEngine;
   logger?: Logger;
+  /** What /health reports as `version` (the entry point passes BUBBLECAST_VERSION); default package.json's. */
+  version?: string;
 }
 
 export interface GpuWorkerServer {
@@ -64,16 +66,26 @@ export interface GpuWorkerServer {
   close(reason?: string): Promise<void>;
 }
 
-const VERSION = readVersion();
+/** What /health reports besides the counts: the models' warm-up, and whether the service is shutting down. */
+interface ServiceState {
+  warm: { state: 'starting' | 'ok' | 'error'; error?: string };
+  draining: boolean;
+}
+
+/** The options with SERVER_DEFAULTS filled in. */
+type Settings = ReturnType<typeof settingsOf>;
+
+function settingsOf(opts: GpuWorkerServerOptions) {
+  return { ...SERVER_DEFAULTS, warmup: ['fast'] as EngineName[], ...definedOnly(opts) };
+}
 
 export async function startGpuWorkerServer(opts: GpuWorkerServerOptions): Promise<GpuWorkerServer> {
   if (!opts.token) throw new Error('startGpuWorkerServer: a token is required');
-  const s = { ...SERVER_DEFAULTS, warmup: ['fast'] as EngineName[], ...definedOnly(opts) };
+  const s = settingsOf(opts);
   const log = s.logger ?? rootLogger.child({ component: 'gpu-worker' });
   const engine = s.engine ?? realEngine;
+  const version = s.version ?? packageVersion();
   const instanceDir = await createInstanceDir(s.workDir ?? join(tmpdir(), 'bubblecast-gpu-worker'), log);
-  const startedAt = Date.now();
-
   const scheduler = new JobScheduler({
     concurrency: s.concurrency,
     queueDepth: s.queueDepth,
@@ -83,27 +95,8 @@ export async function startGpuWorkerServer(opts: GpuWorkerServerOptions): Promis
     providerOf: async (name) => (await engine.engineStatus()).models.find((m) => m.engine === name && m.loaded)?.provider ?? null,
     logger: (jobId) => (s.logger ? s.logger.child({ jobId }) : jobLogger(jobId, 'gpu-worker')),
   });
-
-  let warm: { state: 'starting' | 'ok' | 'error'; error?: string } = { state: 'starting' };
-  let draining = false;
-  const health = async (): Promise<HealthBody> => {
-    const st = await engine.engineStatus();
-    const loaded = st.models.filter((m) => m.loaded);
-    const status = draining ? 'draining' : warm.state;
-    return {
-      status,
-      ready: status === 'ok',
-      version: VERSION,
-      uptimeSec: Math.round((Date.now() - startedAt) / 1000),
-      provider: loaded.some((m) => m.provider === 'cuda') ? 'cuda' : loaded.length ? 'cpu' : null,
-      gpuName: st.gpuName,
-      providersRequested: st.providersRequested,
-      models: st.models.map(({ engine: e, model, loaded: l, provider }) => ({ engine: e, model, loaded: l, provider })),
-      jobs: { ...scheduler.counts(), concurrency: s.concurrency, queueDepth: s.queueDepth },
-      ...(warm.error ? { error: warm.error } : {}),
-    };
-  };
-
+  const state: ServiceState = { warm: { state: 'starting' }, draining: false };
+  const health = healthReporter(engine, scheduler, s, state, version);
   const handler = createRequestHandler({
     scheduler,
     instanceDir,
@@ -114,7 +107,7 @@ export async function startGpuWorkerServer(opts: GpuWorkerServerOptions): Promis
     concurrency: s.concurrency,
     queueDepth: s.queueDepth,
     health,
-    warmupError: () => warm.error ?? null,
+    warmupError: () => state.warm.error ?? null,
     log,
   });
   const server = createServer(
@@ -129,49 +122,80 @@ export async function startGpuWorkerServer(opts: GpuWorkerServerOptions): Promis
   // Registering this stops Node from answering `Expect: 100-continue` by itself: submit() sends 100 only once it
   // has decided to read the body, so refusals (401, 413, 400, 429) cost the client no upload.
   server.on('checkContinue', handler);
+  const port = await listen(server, s.port, s.host);
+  const url = `http://${connectHost(s.host)}:${port}`;
+  log.info({ url, version, concurrency: s.concurrency, queueDepth: s.queueDepth, workDir: instanceDir }, 'gpu worker listening');
+  warmUp(engine, s.warmup, state, health, log);
+  const close = closer({ state, scheduler, server, instanceDir, graceMs: s.shutdownGraceMs, log });
+  return { url, port, workDir: instanceDir, close };
+}
 
+/** GET /health's body, read fresh each time from the engine, the scheduler and the service state. */
+function healthReporter(engine: OverlayEngine, scheduler: JobScheduler, s: Settings, state: ServiceState, version: string): () => Promise<HealthBody> {
+  const startedAt = Date.now();
+  return async () => {
+    const st = await engine.engineStatus();
+    const loaded = st.models.filter((m) => m.loaded);
+    const status = state.draining ? 'draining' : state.warm.state;
+    return {
+      status,
+      ready: status === 'ok',
+      version,
+      uptimeSec: Math.round((Date.now() - startedAt) / 1000),
+      provider: loaded.some((m) => m.provider === 'cuda') ? 'cuda' : loaded.length ? 'cpu' : null,
+      gpuName: st.gpuName,
+      providersRequested: st.providersRequested,
+      models: st.models.map(({ engine: e, model, loaded: l, provider }) => ({ engine: e, model, loaded: l, provider })),
+      jobs: { ...scheduler.counts(), concurrency: s.concurrency, queueDepth: s.queueDepth },
+      ...(state.warm.error ? { error: state.warm.error } : {}),
+    };
+  };
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(s.port, s.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${connectHost(s.host)}:${port}`;
-  log.info({ url, version: VERSION, concurrency: s.concurrency, queueDepth: s.queueDepth, workDir: instanceDir }, 'gpu worker listening');
+  return (server.address() as AddressInfo).port;
+}
 
-  // Models load after listening so /health answers (and /ping says 204 "starting") while they do.
-  void engine.warmup(s.warmup).then(
+/** Models load after listening so /health answers (and /ping says 204 "starting") while they do. */
+function warmUp(engine: OverlayEngine, engines: EngineName[], state: ServiceState, health: () => Promise<HealthBody>, log: Logger): void {
+  void engine.warmup(engines).then(
     async () => {
-      warm = { state: 'ok' };
+      state.warm = { state: 'ok' };
       const h = await health();
       log.info({ provider: h.provider, gpuName: h.gpuName, models: h.models }, 'models ready');
     },
     (e: unknown) => {
-      warm = { state: 'error', error: (e as Error).message };
+      state.warm = { state: 'error', error: (e as Error).message };
       log.error({ err: e }, 'model warm-up failed: jobs will fail until this is fixed');
     },
   );
+}
 
+/** The server's `close`: once, however often it is called (drain jobs, stop listening, remove the work folder). */
+function closer(c: { state: ServiceState; scheduler: JobScheduler; server: Server; instanceDir: string; graceMs: number; log: Logger }) {
   let closing: Promise<void> | null = null;
-  const close = (reason = 'closed') =>
+  return (reason = 'closed') =>
     (closing ??= (async () => {
-      draining = true;
-      log.info({ reason, graceMs: s.shutdownGraceMs, ...scheduler.counts() }, 'shutting down');
-      await scheduler.drain(reason, s.shutdownGraceMs);
-      await scheduler.dispose();
+      c.state.draining = true;
+      c.log.info({ reason, graceMs: c.graceMs, ...c.scheduler.counts() }, 'shutting down');
+      await c.scheduler.drain(reason, c.graceMs);
+      await c.scheduler.dispose();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
+        c.server.close(() => resolve());
+        c.server.closeIdleConnections();
         // A download still streaming gets a moment, then every connection goes.
-        setTimeout(() => server.closeAllConnections(), 1000).unref();
+        setTimeout(() => c.server.closeAllConnections(), 1000).unref();
       });
-      await rm(instanceDir, { recursive: true, force: true });
-      log.info({ reason }, 'gpu worker stopped');
+      await rm(c.instanceDir, { recursive: true, force: true });
+      c.log.info({ reason }, 'gpu worker stopped');
     })());
-
-  return { url, port, workDir: instanceDir, close };
 }
 
 function connectHost(host: string): string {
@@ -184,11 +208,12 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function readVersion(): string {
+/** package.json's version: what /health says when the entry point has no BUBBLECAST_VERSION to give. */
+function packageVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return process.env.BUBBLECAST_VERSION || pkg.version || 'unknown';
+    return pkg.version || 'unknown';
   } catch {
-    return process.env.BUBBLECAST_VERSION || 'unknown';
+    return 'unknown';
   }
 }

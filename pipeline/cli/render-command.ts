@@ -12,7 +12,7 @@ import { loadShotstackConfig } from '../../shotstack/config.js';
 import { formatReadings } from '../../shotstack/readings.js';
 import { classifyError } from '../classify.js';
 import { loadPipelineConfig, type ProcessingMode } from '../config.js';
-import { parseJobData, STAGES, type JobData, type JobProgress, type JobResult, type Stage } from '../contract.js';
+import { parseJobData, STAGES, type JobData, type JobProgress, type JobResult } from '../contract.js';
 import { runPipeline } from '../run-pipeline.js';
 import { gpuClientFromConfig, openRenderer, renderSettingsFromConfig } from '../services.js';
 import { createOverlayProducer } from '../stages/overlay.js';
@@ -32,76 +32,17 @@ With Shotstack and no SHOTSTACK_READINGS, the first render waits for a calibrati
 /** How long the CLI waits for a calibration before giving up (it has no queue to retry it later). */
 const CLI_READINGS_WAIT_MS = 15 * 60_000;
 
+type Values = Record<string, string | boolean | undefined>;
+
+/** What the command line and the environment asked for, checked; or the exit code when there is nothing to run. */
+type Command =
+  | { exit: number }
+  | { values: Values; data: JobData; cfg: ReturnType<typeof loadPipelineConfig>; shotstackCfg: ReturnType<typeof loadShotstackConfig> };
+
 /** Runs the command; returns the exit code (0 ok, 1 failed, 2 bad usage). */
 export async function main(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        head: { type: 'string' },
-        background: { type: 'string' },
-        out: { type: 'string' },
-        output: { type: 'string' },
-        shape: { type: 'string' },
-        position: { type: 'string' },
-        size: { type: 'string' },
-        engine: { type: 'string' },
-        aspect: { type: 'string' },
-        resolution: { type: 'string' },
-        'keep-work': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
-  if (!str('head') || !str('out')) {
-    process.stderr.write(`error: --head and --out are required\n${USAGE}`);
-    return 2;
-  }
-
-  let data: JobData;
-  let cfg;
-  let shotstackCfg;
-  try {
-    cfg = loadPipelineConfig();
-    shotstackCfg = loadShotstackConfig();
-    const output = (str('output') ?? 'video') as JobData['output'];
-    data = parseJobData({
-      chatId: 0,
-      userId: 0,
-      head: { source: 'local', path: resolve(str('head')!) },
-      background: str('background') ? { source: 'local', path: resolve(str('background')!) } : null,
-      output,
-      options: {
-        ...(str('shape') ? { shape: str('shape') } : {}),
-        ...(str('position') ? { position: str('position') } : {}),
-        ...(str('size') ? { size: str('size') } : {}),
-        ...(str('engine') ? { engine: str('engine') } : {}),
-        ...(str('aspect') ? { aspect: str('aspect') } : {}),
-        ...(str('resolution') ? { resolution: str('resolution') } : {}),
-      },
-    });
-  } catch (e) {
-    if (e instanceof ZodError) {
-      process.stderr.write(`error: ${e.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}\n${USAGE}`);
-      return 2;
-    }
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-
+  const cmd = parseCommand(argv);
+  if ('exit' in cmd) return cmd.exit;
   // Before any work: without working ffmpeg/ffprobe the command stops with the binary named and how to get it.
   try {
     await checkFfmpegTools();
@@ -109,8 +50,78 @@ export async function main(argv: string[]): Promise<number> {
     if (!isFfmpegUnavailableError(e)) throw e;
     return reportFailure(e);
   }
+  return render(cmd);
+}
 
-  const outPath = resolve(str('out')!);
+const OPTIONS = {
+  head: { type: 'string' },
+  background: { type: 'string' },
+  out: { type: 'string' },
+  output: { type: 'string' },
+  shape: { type: 'string' },
+  position: { type: 'string' },
+  size: { type: 'string' },
+  engine: { type: 'string' },
+  aspect: { type: 'string' },
+  resolution: { type: 'string' },
+  'keep-work': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Flags, help, the configs and the job: every usage or config error is printed here, with exit code 2. */
+function parseCommand(argv: string[]): Command {
+  let values: Values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true }));
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n${USAGE}`);
+    return { exit: 2 };
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return { exit: 0 };
+  }
+  if (!str(values, 'head') || !str(values, 'out')) {
+    process.stderr.write(`error: --head and --out are required\n${USAGE}`);
+    return { exit: 2 };
+  }
+  try {
+    const cfg = loadPipelineConfig();
+    const shotstackCfg = loadShotstackConfig();
+    return { values, data: jobDataFrom(values), cfg, shotstackCfg };
+  } catch (e) {
+    if (e instanceof ZodError) {
+      process.stderr.write(`error: ${e.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}\n${USAGE}`);
+      return { exit: 2 };
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return { exit: 2 };
+    }
+    throw e;
+  }
+}
+
+function str(values: Values, k: string): string | undefined {
+  return typeof values[k] === 'string' ? values[k] : undefined;
+}
+
+/** The job the worker would get, from the flags (local files; only the options given, so the defaults apply). */
+function jobDataFrom(values: Values): JobData {
+  const opt = (k: string) => (str(values, k) ? { [k]: str(values, k) } : {});
+  return parseJobData({
+    chatId: 0,
+    userId: 0,
+    head: { source: 'local', path: resolve(str(values, 'head')!) },
+    background: str(values, 'background') ? { source: 'local', path: resolve(str(values, 'background')!) } : null,
+    output: (str(values, 'output') ?? 'video') as JobData['output'],
+    options: { ...opt('shape'), ...opt('position'), ...opt('size'), ...opt('engine'), ...opt('aspect'), ...opt('resolution') },
+  });
+}
+
+/** The pipeline in this process with a progress bar: the overlay (GPU worker or CPU), the render, a copy to --out. */
+async function render({ values, data, cfg, shotstackCfg }: Exclude<Command, { exit: number }>): Promise<number> {
+  const outPath = resolve(str(values, 'out')!);
   const workDir = await mkdtemp(join(tmpdir(), 'bubblecast-render-'));
   const log = logger.child({ component: 'render-cli' });
   const gpu = gpuClientFromConfig(cfg, log);
@@ -118,17 +129,8 @@ export async function main(argv: string[]): Promise<number> {
   const mode: ProcessingMode = gpu ? cfg.PROCESSING_MODE : 'cpu';
   const renderer = data.output === 'video' ? await openRenderer(shotstackCfg, { dataDir: workDir, logger: log }) : null;
   const bar = new ProgressBar(process.stderr);
-  const stageStarts = new Map<Stage, number>();
   const started = Date.now();
-  const progress = new ProgressTracker(
-    data.output,
-    (p: JobProgress) => {
-      if (!stageStarts.has(p.stage)) stageStarts.set(p.stage, Date.now());
-      bar.render(p, Date.now() - started);
-    },
-    200,
-  );
-
+  const progress = new ProgressTracker(data.output, (p: JobProgress) => bar.render(p, Date.now() - started), 200);
   try {
     const result = await runPipeline({
       jobId: 'cli',
@@ -140,11 +142,7 @@ export async function main(argv: string[]): Promise<number> {
           if (ref.source !== 'local') throw new Error('the CLI takes local files only');
           return ref.path;
         },
-        produceOverlay: createOverlayProducer({
-          mode: async () => mode,
-          gpu: gpu?.client ?? null,
-          cpuQualityEngine: cfg.PIPELINE_CPU_QUALITY_ENGINE,
-        }),
+        produceOverlay: createOverlayProducer({ mode: async () => mode, gpu: gpu?.client ?? null, cpuQualityEngine: cfg.PIPELINE_CPU_QUALITY_ENGINE }),
         // No queue retries here: wait for a first calibration as long as it takes (the worker waits less, then retries).
         renderer: renderer ? { ...renderer.renderer, readingsWaitMs: CLI_READINGS_WAIT_MS } : null,
         deliver: async (d) => {

@@ -204,12 +204,21 @@ describe('overlay path selection', () => {
     for (const tooLong of [
       new GpuWorkerError('unavailable', 'job_failed', 'ran past the limit', { code: 'timeout' }),
       new GpuWorkerError('unavailable', 'deadline', 'did not finish within the deadline'),
+      new GpuWorkerError('unavailable', 'deadline', 'did not finish within the deadline', { ranOnWorker: true }),
     ]) {
       calls.length = 0;
       const err = await createOverlayProducer({ mode: async () => 'auto', gpu: gpuFailing(tooLong), cpu: async () => fakeCpu })(req()).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'gpu_unavailable', retryable: false });
       expect(calls).toEqual(['gpu']);
     }
+  });
+
+  it('auto: a deadline spent before the GPU worker started on the video (upload, its queue) falls back to the CPU', async () => {
+    calls.length = 0;
+    const queued = new GpuWorkerError('unavailable', 'deadline', 'did not finish within the deadline', { ranOnWorker: false });
+    const out = await createOverlayProducer({ mode: async () => 'auto', gpu: gpuFailing(queued), cpu: async () => fakeCpu })(req());
+    expect(calls).toEqual(['gpu', 'cpu']);
+    expect(out.record).toMatchObject({ path: 'cpu', fallbackReason: 'unavailable:deadline' });
   });
 
   it('the CPU engine runs under a deadline: a run past it fails the attempt as a timeout, not a cancel', async () => {

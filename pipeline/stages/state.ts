@@ -1,4 +1,5 @@
 import type { OverlayRecord } from '../contract.js';
+import type { RoutingRecord } from '../routing/router.js';
 import type { RendererReadings } from '../../shotstack/readings.js';
 import type { MatteVariant } from '../../shotstack/timeline.js';
 
@@ -14,6 +15,8 @@ export interface LocalMedia {
   width: number;
   height: number;
   hasAudio: boolean;
+  /** Frame rate as probed (absent in states written before routing). */
+  fps?: number;
 }
 
 export interface InputsState {
@@ -30,6 +33,11 @@ export interface OverlayState {
   width: number;
   height: number;
   ms: number;
+  /**
+   * Auto mode: where the router sent the job, its estimate of both paths (s), and the path that ran with its real
+   * time and the estimate's error (pipeline/routing/). Absent in other modes and in older states.
+   */
+  routing?: RoutingRecord;
 }
 
 export type IngestedOverlay =

@@ -7,6 +7,7 @@ import { ConfigError } from '../../common/config.js';
 import { isFfmpegUnavailableError } from '../../common/errors.js';
 import { checkFfmpegTools } from '../../common/ffmpeg.js';
 import { logger } from '../../common/logger.js';
+import { setUpProcess } from '../../common/runtime-config.js';
 import { loadMetricsConfig } from '../../common/metrics/config.js';
 import { checkRedisDurability, RedisDurabilityError } from '../../common/redis-durability.js';
 import { createTelegramApi } from '../../common/telegram/api.js';
@@ -16,8 +17,11 @@ import { openPipeline } from '../contract.js';
 import { openMetricsEndpoint } from '../metrics-endpoint.js';
 import { createRedis } from '../redis.js';
 import { gpuClientFromConfig, openRenderer, renderSettingsFromConfig } from '../services.js';
+import { routingSettingsFromConfig } from '../routing/settings.js';
 import { startPipelineWorker } from './worker.js';
 
+// LOG_LEVEL, BUBBLECAST_SERVICE, FFMPEG_PATH/FFPROBE_PATH: applied before anything logs or runs ffmpeg.
+setUpProcess();
 const log = logger.child({ component: 'pipeline-main' });
 let cfg;
 let shotstackCfg;
@@ -90,6 +94,7 @@ const worker = await startPipelineWorker({
   gpuHost: gpu?.host ?? null,
   gpuHealthIntervalMs: cfg.GPU_HEALTH_INTERVAL_MS,
   cpuQualityEngine: cfg.PIPELINE_CPU_QUALITY_ENGINE,
+  routing: routingSettingsFromConfig(cfg),
   telegram: cfg.BOT_TOKEN
     ? {
         api: createTelegramApi(cfg.BOT_TOKEN, { apiRoot: cfg.TELEGRAM_API_ROOT, log, onRetry: ops.metrics.telegramRetry }),

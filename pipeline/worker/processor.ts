@@ -75,92 +75,129 @@ export function createProcessor(o: ProcessorOptions, active: Map<string, ActiveJ
   return async function processJob(job: RenderJob, token?: string, bullSignal?: AbortSignal): Promise<JobResult> {
     const jobId = job.id!;
     const log = o.logger.child({ jobId, attempt: job.attemptsMade + 1 });
-    let data: JobData;
-    try {
-      data = parseJobData(job.data);
-    } catch (e) {
-      // Fails for good without reaching finalFailure (no chat to tell): counted here, or failures_total misses it.
-      await countFinalFailure(o.r, jobId, 'internal', o.stateTtlSec).catch(() => undefined);
-      throw unrecoverable(makeFailure('internal', `invalid job data: ${(e as Error).message}`));
-    }
+    const data = await parseOrFailForGood(o, jobId, job.data);
     const controller = new AbortController();
     active.set(jobId, { controller, job, token });
     const signal = bullSignal ? AbortSignal.any([controller.signal, bullSignal]) : controller.signal;
     const workDir = await workFolders(redis, keys.workFolder, o.workRoot, o.stateTtlSec).forJob(jobId);
     const state = new RedisStateStore(redis, keys.state(jobId), o.stateTtlSec);
-    const cancelPoll = setInterval(() => {
-      redis.exists(keys.cancel(jobId)).then(
-        (n) => n && controller.abort(new CancelledError('cancelled on request')),
-        () => undefined,
-      );
-    }, o.cancelPollMs ?? 2000);
-    cancelPoll.unref();
-
-    const windowSec = resendWindowFor(o.stateTtlSec, o.resendWindowSec ?? RESEND_WINDOW_SEC);
-    const claims = deliveryClaims(redis, keys, jobId, { stateTtlSec: o.stateTtlSec, resendWindowSec: windowSec, markerRetryDelaysMs: o.markerRetryDelaysMs });
-    const askUser = askAboutUncertainDelivery(o, claims, data, jobId, windowSec);
-    const once = deliverOnce(o, claims, askUser, claimValue(o.workerId ?? 'unknown', job.attemptsMade + 1));
-
+    const stopCancelPoll = pollCancelRequest(o, keys, jobId, controller);
+    const attempt: Attempt = { o, keys, job, jobId, data, workDir, state, signal, log };
     try {
-      const prior = await claims.inspect();
-      if (prior.delivered) {
-        log.warn('result was already delivered by an earlier attempt; completing without sending again');
-        return await finishWithoutSending(workDir, data, state, prior.delivered);
-      }
-      if (await redis.exists(keys.cancel(jobId))) throw new CancelledError('cancelled on request');
-      // An earlier run may have sent it: ask the user before resuming anything (no files are needed for that).
-      if (prior.claim && !prior.approved) {
-        const asked = await askUser(prior.claim, (await state.get('rendered'))?.bytes ?? 0, log);
-        return await finishWithoutSending(workDir, data, state, asked);
-      }
-      log.info({ output: data.output, engine: data.options.engine, chatId: data.chatId }, 'job started');
-      const progress = new ProgressTracker(data.output, (p) => job.updateProgress(p));
-      const result = await runPipeline({
-        jobId,
-        data,
-        workDir,
-        state,
-        deps: {
-          ...o.deps,
-          deliver: once.deliver,
-          // Counted for admins, and written to the job's own log so /failed and dashboards show which path ran.
-          onOverlayDone: async (record) => {
-            await Promise.all([countOverlay(o.r, record), job.log(`overlay: ${JSON.stringify(record)}`)]);
-          },
-        },
-        progress,
-        signal,
-        log,
-      });
-      log.info({ timingsMs: result.timingsMs, overlay: result.overlay, resumed: result.resumed }, 'job done');
-      observeCompleted(o.metrics ?? NO_METRICS, job, result);
-      // The «Send again» button needs the file; the sweep removes it once the window has passed (worker.ts).
-      if (!result.delivered.uncertain && once.markerWritten()) await rm(workDir, { recursive: true, force: true });
-      return result;
+      return await runAttempt(attempt);
     } catch (e) {
-      if (controller.signal.reason === SHUTDOWN && token) {
-        // Not the job's fault: hand it back without using an attempt; its stored stages let it resume elsewhere.
-        log.info('worker shutting down; job handed back to the queue');
-        await job.moveToDelayed(Date.now() + 1000, token);
-        throw new DelayedError();
-      }
-      const { failure, retryable } = classifyError(e);
-      const attempts = job.opts.attempts ?? 1;
-      const final = !retryable || job.attemptsMade + 1 >= attempts;
-      log[final ? 'error' : 'warn'](
-        { code: failure.code, retryable, final, attemptsMade: job.attemptsMade + 1, attempts, err: failure.message },
-        final ? 'job failed' : 'attempt failed; will retry',
-      );
-      // failedReason keeps only the last attempt's reason; the job log keeps each one.
-      await job.log(`attempt ${job.attemptsMade + 1} failed: ${formatFailure(failure)}`).catch(() => undefined);
-      if (final) await finalFailure(jobId, data, failure, log);
-      if (!final) throw new Error(formatFailure(failure));
-      throw new UnrecoverableError(formatFailure(failure));
+      if (controller.signal.reason === SHUTDOWN && token) await handBack(attempt, token);
+      return await failAttempt(attempt, e, finalFailure);
     } finally {
-      clearInterval(cancelPoll);
+      stopCancelPoll();
       active.delete(jobId);
     }
   };
+}
+
+/** One run of one job, as the helpers below need it. */
+interface Attempt {
+  o: ProcessorOptions;
+  keys: ReturnType<typeof pipelineKeys>;
+  job: RenderJob;
+  jobId: string;
+  data: JobData;
+  workDir: string;
+  state: RedisStateStore;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+async function parseOrFailForGood(o: ProcessorOptions, jobId: string, raw: unknown): Promise<JobData> {
+  try {
+    return parseJobData(raw);
+  } catch (e) {
+    // Fails for good without reaching finalFailure (no chat to tell): counted here, or failures_total misses it.
+    await countFinalFailure(o.r, jobId, 'internal', o.stateTtlSec).catch(() => undefined);
+    throw unrecoverable(makeFailure('internal', `invalid job data: ${(e as Error).message}`));
+  }
+}
+
+/** A cancel is a Redis key set by the bot or an admin; polled, because the job may be deep in a stage. Returns stop. */
+function pollCancelRequest(o: ProcessorOptions, keys: Attempt['keys'], jobId: string, controller: AbortController): () => void {
+  const cancelPoll = setInterval(() => {
+    o.r.redis.exists(keys.cancel(jobId)).then(
+      (n) => n && controller.abort(new CancelledError('cancelled on request')),
+      () => undefined,
+    );
+  }, o.cancelPollMs ?? 2000);
+  cancelPoll.unref();
+  return () => clearInterval(cancelPoll);
+}
+
+/** The delivery claims are looked at first: a result that was (or may have been) sent is never sent again. */
+async function runAttempt(a: Attempt): Promise<JobResult> {
+  const { o, keys, job, jobId, data, workDir, state, log } = a;
+  const redis = o.r.redis;
+  const windowSec = resendWindowFor(o.stateTtlSec, o.resendWindowSec ?? RESEND_WINDOW_SEC);
+  const claims = deliveryClaims(redis, keys, jobId, { stateTtlSec: o.stateTtlSec, resendWindowSec: windowSec, markerRetryDelaysMs: o.markerRetryDelaysMs });
+  const askUser = askAboutUncertainDelivery(o, claims, data, jobId, windowSec);
+  const once = deliverOnce(o, claims, askUser, claimValue(o.workerId ?? 'unknown', job.attemptsMade + 1));
+
+  const prior = await claims.inspect();
+  if (prior.delivered) {
+    log.warn('result was already delivered by an earlier attempt; completing without sending again');
+    return await finishWithoutSending(workDir, data, state, prior.delivered);
+  }
+  if (await redis.exists(keys.cancel(jobId))) throw new CancelledError('cancelled on request');
+  // An earlier run may have sent it: ask the user before resuming anything (no files are needed for that).
+  if (prior.claim && !prior.approved) {
+    const asked = await askUser(prior.claim, (await state.get('rendered'))?.bytes ?? 0, log);
+    return await finishWithoutSending(workDir, data, state, asked);
+  }
+  log.info({ output: data.output, engine: data.options.engine, chatId: data.chatId }, 'job started');
+  const progress = new ProgressTracker(data.output, (p) => job.updateProgress(p));
+  const result = await runPipeline({
+    jobId,
+    data,
+    workDir,
+    state,
+    deps: {
+      ...o.deps,
+      deliver: once.deliver,
+      onOverlayDone: overlayDone(o.r, job),
+    },
+    progress,
+    signal: a.signal,
+    log,
+  });
+  log.info({ timingsMs: result.timingsMs, overlay: result.overlay, resumed: result.resumed }, 'job done');
+  observeCompleted(o.metrics ?? NO_METRICS, job, result);
+  // The «Send again» button needs the file; the sweep removes it once the window has passed (worker.ts).
+  if (!result.delivered.uncertain && once.markerWritten()) await rm(workDir, { recursive: true, force: true });
+  return result;
+}
+
+/** Not the job's fault: hand it back without using an attempt; its stored stages let it resume elsewhere. */
+async function handBack(a: Attempt, token: string): Promise<never> {
+  a.log.info('worker shutting down; job handed back to the queue');
+  await a.job.moveToDelayed(Date.now() + 1000, token);
+  throw new DelayedError();
+}
+
+/**
+ * Always throws: a plain Error (BullMQ retries with backoff) or, on the last attempt or a hopeless failure,
+ * UnrecoverableError after the final-failure handling.
+ */
+async function failAttempt(a: Attempt, e: unknown, finalFailure: FinalFailure): Promise<never> {
+  const { job, log } = a;
+  const { failure, retryable } = classifyError(e);
+  const attempts = job.opts.attempts ?? 1;
+  const final = !retryable || job.attemptsMade + 1 >= attempts;
+  log[final ? 'error' : 'warn'](
+    { code: failure.code, retryable, final, attemptsMade: job.attemptsMade + 1, attempts, err: failure.message },
+    final ? 'job failed' : 'attempt failed; will retry',
+  );
+  // failedReason keeps only the last attempt's reason; the job log keeps each one.
+  await job.log(`attempt ${job.attemptsMade + 1} failed: ${formatFailure(failure)}`).catch(() => undefined);
+  if (final) await finalFailure(a.jobId, a.data, failure, log);
+  if (!final) throw new Error(formatFailure(failure));
+  throw new UnrecoverableError(formatFailure(failure));
 }
 
 /**
@@ -211,6 +248,17 @@ export async function finishStalledOut(
   const failure = cancelled ? makeFailure('cancelled', 'cancelled on request; then its worker died') : parseFailure(STALLED_LIMIT_REASON);
   log.error({ code: failure.code, chatId: data.chatId, err: failure.message }, 'job failed: its worker died too many times');
   await createFinalFailure(o)(jobId, data, failure, log);
+}
+
+/**
+ * Counted for admins, and written to the job's own log so /failed and dashboards show which path ran (and, in auto
+ * mode, the route estimate against the actual time).
+ */
+function overlayDone(r: PipelineRedis, job: RenderJob): NonNullable<PipelineDeps['onOverlayDone']> {
+  return async (record, routing) => {
+    const route = routing ? [job.log(`routing: ${JSON.stringify(routing)}`)] : [];
+    await Promise.all([countOverlay(r, record), job.log(`overlay: ${JSON.stringify(record)}`), ...route]);
+  };
 }
 
 /** A job this run completed, for the latency histograms (a run that only found it already delivered is not one). */

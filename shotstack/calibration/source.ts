@@ -51,7 +51,6 @@ type Step = { readings: RendererReadings } | { waitMs: number };
 export function storedReadingsSource(o: StoredSourceOptions): ReadingsSource {
   const log = o.logger.child({ component: 'shotstack-calibration' });
   const origin: ReadingsOrigin = 'calibrated';
-  const iso = () => new Date(o.now()).toISOString();
   let running: Promise<void> | null = null;
 
   function staleness(s: StoredReadings): string | null {
@@ -63,9 +62,7 @@ export function storedReadingsSource(o: StoredSourceOptions): ReadingsSource {
   const current = (s: StoredReadings | null) => s !== null && staleness(s) === null;
   const backoffLeft = (f: CalibrationFailure | null) => (f ? Date.parse(f.nextTryAt) - o.now() : 0);
 
-  async function publish(status: CalibrationStatus): Promise<void> {
-    await o.store.publish(status).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not publish the calibration status'));
-  }
+  const publish = (status: CalibrationStatus) => publishStatus(o.store, status, log);
 
   /** One look at the store: the readings, or how long to wait before looking again (starting a calibration if due). */
   async function step(): Promise<Step> {
@@ -85,15 +82,7 @@ export function storedReadingsSource(o: StoredSourceOptions): ReadingsSource {
   }
 
   async function calibrateUnder(lock: CalibrationLock): Promise<void> {
-    const renewal = setInterval(() => {
-      lock.renew().then(
-        (held) => {
-          if (!held) log.warn('lost the calibration lock while calibrating (another worker may calibrate too)');
-        },
-        (e: unknown) => log.warn({ err: (e as Error).message }, 'could not renew the calibration lock'),
-      );
-    }, RENEW_EVERY_MS);
-    renewal.unref();
+    const stopRenewal = keepLockRenewed(lock, log);
     try {
       // Looked at again under the lock: another worker may have finished, or failed, since step() looked.
       const stored = await o.store.loadReadings();
@@ -101,36 +90,13 @@ export function storedReadingsSource(o: StoredSourceOptions): ReadingsSource {
       if (current(stored) || backoffLeft(failure) > 0) return;
       if (stored) log.info({ at: stored.at, why: staleness(stored) }, 'stored Shotstack readings are out of date: calibrating again');
       await publish({ state: 'running', origin, ...(failure ? { error: failure.error } : {}) });
-      await calibrateOnce(failure);
+      await calibrateOnce(o, failure, log);
     } catch (e) {
       log.error({ err: (e as Error).message }, 'calibration bookkeeping failed');
     } finally {
-      clearInterval(renewal);
+      stopRenewal();
       await lock.release().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not release the calibration lock'));
     }
-  }
-
-  async function calibrateOnce(previous: CalibrationFailure | null): Promise<void> {
-    let run: CalibrationRun;
-    try {
-      run = await o.calibrate();
-      if (!run.decision.readings) throw new Error(`the probes were inconclusive: ${run.decision.problems.join('; ')}`);
-    } catch (e) {
-      const attempt = (previous?.attempt ?? 0) + 1;
-      const nextTryAt = new Date(o.now() + o.backoffMs(attempt)).toISOString();
-      const error = (e as Error).message;
-      log.error({ err: error, attempt, nextTryAt }, 'Shotstack calibration failed');
-      await o.store.saveFailure({ attempt, error, at: iso(), nextTryAt });
-      await publish({ state: 'failed', origin, error, nextTryAt });
-      return;
-    }
-    const result: StoredReadings = { readings: run.decision.readings, at: iso(), schemaVersion: o.schemaVersion };
-    await o.store.saveReadings(result);
-    await publish({ state: 'known', origin, ...result });
-    log.info(
-      { readings: formatReadings(result.readings), renders: run.cost.renders, outputSeconds: run.cost.outputSeconds, elapsedMs: run.elapsedMs },
-      'Shotstack calibrated',
-    );
   }
 
   async function status(): Promise<CalibrationStatus> {
@@ -163,6 +129,50 @@ export function storedReadingsSource(o: StoredSourceOptions): ReadingsSource {
   }
 
   return { get, status };
+}
+
+async function publishStatus(store: CalibrationStore, status: CalibrationStatus, log: Logger): Promise<void> {
+  await store.publish(status).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'could not publish the calibration status'));
+}
+
+/** The lock's TTL is short so a dead worker's lock expires soon; a live calibration keeps renewing it. Returns stop. */
+function keepLockRenewed(lock: CalibrationLock, log: Logger): () => void {
+  const renewal = setInterval(() => {
+    lock.renew().then(
+      (held) => {
+        if (!held) log.warn('lost the calibration lock while calibrating (another worker may calibrate too)');
+      },
+      (e: unknown) => log.warn({ err: (e as Error).message }, 'could not renew the calibration lock'),
+    );
+  }, RENEW_EVERY_MS);
+  renewal.unref();
+  return () => clearInterval(renewal);
+}
+
+/** One calibration run, its outcome stored for every worker: the readings, or the failure with its next try time. */
+async function calibrateOnce(o: StoredSourceOptions, previous: CalibrationFailure | null, log: Logger): Promise<void> {
+  const origin: ReadingsOrigin = 'calibrated';
+  const iso = () => new Date(o.now()).toISOString();
+  let run: CalibrationRun;
+  try {
+    run = await o.calibrate();
+    if (!run.decision.readings) throw new Error(`the probes were inconclusive: ${run.decision.problems.join('; ')}`);
+  } catch (e) {
+    const attempt = (previous?.attempt ?? 0) + 1;
+    const nextTryAt = new Date(o.now() + o.backoffMs(attempt)).toISOString();
+    const error = (e as Error).message;
+    log.error({ err: error, attempt, nextTryAt }, 'Shotstack calibration failed');
+    await o.store.saveFailure({ attempt, error, at: iso(), nextTryAt });
+    await publishStatus(o.store, { state: 'failed', origin, error, nextTryAt }, log);
+    return;
+  }
+  const result: StoredReadings = { readings: run.decision.readings, at: iso(), schemaVersion: o.schemaVersion };
+  await o.store.saveReadings(result);
+  await publishStatus(o.store, { state: 'known', origin, ...result }, log);
+  log.info(
+    { readings: formatReadings(result.readings), renders: run.cost.renders, outputSeconds: run.cost.outputSeconds, elapsedMs: run.elapsedMs },
+    'Shotstack calibrated',
+  );
 }
 
 function abortReason(signal: AbortSignal): Error {

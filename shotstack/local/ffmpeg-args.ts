@@ -34,6 +34,42 @@ function sizeChain(box: Box): string {
   return parts.join(',');
 }
 
+// Timestamps restart at 0 and the frame rate is forced, so every layer lines up frame by frame.
+function normalise(length: number, fps: string): string {
+  return `setpts=PTS-STARTPTS,fps=${fps},trim=duration=${seconds(length)},setpts=PTS-STARTPTS`;
+}
+
+type Matte = NonNullable<PlannedVideoClip['mask']>;
+
+/** A mask that starts before its clip is trimmed to the clip; one that ends after it is cut. */
+function matteWindow(clip: PlannedVideoClip, m: Matte): { lead: number; relStart: number; length: number } {
+  const lead = Math.max(0, clip.start - m.start);
+  const relStart = Math.max(0, m.start - clip.start);
+  return { lead, relStart, length: Math.min(m.length - lead, clip.length - relStart) };
+}
+
+/** The filters that turn clip layer `layer` into `m<k>`: the clip with the matte's luma as its alpha. */
+function matteLines(
+  clip: PlannedVideoClip,
+  m: Matte,
+  at: { k: number; layer: string; maskInput: number; fps: string },
+  w: { relStart: number; length: number },
+): string[] {
+  const { k, layer, maskInput, fps } = at;
+  const invert = m.negate ? ',negate' : '';
+  const matte = `[${maskInput}:v]${normalise(w.length, fps)},${sizeChain(m.box)},format=gray${invert}[l${k}]`;
+  if (m.alignedWithClip) return [matte, `[${layer}][l${k}]alphamerge[m${k}]`];
+  // General case: place the matte on a clip-sized canvas that is white (= fully visible) wherever and
+  // whenever the matte does not cover the clip.
+  return [
+    matte,
+    `color=c=white:s=${clip.box.width}x${clip.box.height}:r=${fps}:d=${seconds(clip.length)},format=yuv420p[mc${k}]`,
+    `[l${k}]setpts=PTS+${seconds(w.relStart)}/TB[ld${k}]`,
+    `[mc${k}][ld${k}]overlay=x=${m.box.x - clip.box.x}:y=${m.box.y - clip.box.y}:eof_action=pass,format=gray[mm${k}]`,
+    `[${layer}][mm${k}]alphamerge[m${k}]`,
+  ];
+}
+
 export function buildRenderArgs(plan: RenderPlan, fileOf: (src: string) => string, outPath: string, opts: ArgsOptions = {}): string[] {
   const inputs: string[] = [];
   const graph: string[] = [];
@@ -46,9 +82,6 @@ export function buildRenderArgs(plan: RenderPlan, fileOf: (src: string) => strin
     inputs.push('-ss', seconds(trim), '-t', seconds(length), ...gatedInput(fileOf(src), { demuxers: ASSET_DEMUXERS }));
     return inputCount++;
   };
-  // Timestamps restart at 0 and the frame rate is forced, so every layer lines up frame by frame.
-  const normalise = (length: number) => `setpts=PTS-STARTPTS,fps=${fps},trim=duration=${seconds(length)},setpts=PTS-STARTPTS`;
-
   graph.push(`color=c=${plan.background}:s=${plan.width}x${plan.height}:r=${fps}:d=${seconds(plan.durationSec)},format=yuv420p[base]`);
   let below = 'base';
 
@@ -62,31 +95,15 @@ export function buildRenderArgs(plan: RenderPlan, fileOf: (src: string) => strin
     }
     const input = addInput(clip.src, clip.trim, clip.length, clip.decoder);
     const withAlpha = clip.hasAlpha || clip.mask !== undefined;
-    graph.push(`[${input}:v]${normalise(clip.length)},${sizeChain(clip.box)},setsar=1,format=${withAlpha ? 'yuva420p' : 'yuv420p'}[c${k}]`);
+    graph.push(`[${input}:v]${normalise(clip.length, fps)},${sizeChain(clip.box)},setsar=1,format=${withAlpha ? 'yuva420p' : 'yuv420p'}[c${k}]`);
     let layer = `c${k}`;
 
     if (clip.mask) {
       const m = clip.mask;
-      // A mask that starts before its clip is trimmed to the clip; one that ends after it is cut.
-      const lead = Math.max(0, clip.start - m.start);
-      const relStart = Math.max(0, m.start - clip.start);
-      const length = Math.min(m.length - lead, clip.length - relStart);
+      const w = matteWindow(clip, m);
       // A matte is read for its luma only: its own alpha, if any, is never used, so no alpha decoder.
-      const maskInput = addInput(m.src, m.trim + lead, length);
-      const invert = m.negate ? ',negate' : '';
-      graph.push(`[${maskInput}:v]${normalise(length)},${sizeChain(m.box)},format=gray${invert}[l${k}]`);
-      if (m.alignedWithClip) {
-        graph.push(`[${layer}][l${k}]alphamerge[m${k}]`);
-      } else {
-        // General case: place the matte on a clip-sized canvas that is white (= fully visible) wherever and
-        // whenever the matte does not cover the clip.
-        graph.push(
-          `color=c=white:s=${clip.box.width}x${clip.box.height}:r=${fps}:d=${seconds(clip.length)},format=yuv420p[mc${k}]`,
-          `[l${k}]setpts=PTS+${seconds(relStart)}/TB[ld${k}]`,
-          `[mc${k}][ld${k}]overlay=x=${m.box.x - clip.box.x}:y=${m.box.y - clip.box.y}:eof_action=pass,format=gray[mm${k}]`,
-          `[${layer}][mm${k}]alphamerge[m${k}]`,
-        );
-      }
+      const maskInput = addInput(m.src, m.trim + w.lead, w.length);
+      graph.push(...matteLines(clip, m, { k, layer, maskInput, fps }, w));
       layer = `m${k}`;
     }
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { logger } from '../../common/logger.js';
+import { setUpProcess } from '../../common/runtime-config.js';
 import { loadShotstackConfig } from '../config.js';
 import { formatReadings, readingsFromList } from '../readings.js';
 import { startLocalShotstack } from './server.js';
@@ -12,6 +13,7 @@ import { startLocalShotstack } from './server.js';
  * allow-list here: that option exists for tests), with the default caps (limits.ts). It reads Edits the way
  * SHOTSTACK_LOCAL_EMULATE says (shotstack/readings.ts; unnamed readings keep DEFAULT_READINGS).
  */
+setUpProcess();
 const cfg = loadShotstackConfig();
 const readings = readingsFromList(cfg.SHOTSTACK_LOCAL_EMULATE);
 const server = await startLocalShotstack({

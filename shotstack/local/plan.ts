@@ -257,46 +257,8 @@ function attachMask(luma: TimedClip, clips: PlannedVideoClip[], box: Box, negate
 export function planRender(edit: Edit, assets: (src: string) => AssetInfo, readings: RendererReadings = DEFAULT_READINGS): RenderPlan {
   const viewport = outputGeometry(edit.output);
   const fpsValue = edit.output.fps ?? 25;
-  const timed: TimedClip[] = [];
-
-  edit.timeline.tracks.forEach((track, t) => {
-    let previousEnd: number | null = 0;
-    track.clips.forEach((clip, c) => {
-      const asset = clip.asset as { type: string; src: string; trim?: number };
-      const drawing = asset.type === 'shape' ? shapeDrawing(clip.asset as Record<string, any>, viewport) : undefined;
-      // A shape has no file: its "native size" is its bounding box, and it lasts as long as its clip.
-      const info: AssetInfo = drawing
-        ? { width: drawing.width, height: drawing.height, durationSec: Infinity, hasAudio: false, alphaDecoder: null, hasAlpha: true }
-        : assets(asset.src);
-      const trim = asset.trim ?? 0;
-      let start: number;
-      if (clip.start === 'auto') {
-        if (previousEnd === null) throw new PlanError(`tracks[${t}].clips[${c}]: start "auto" follows a clip of length "end"`);
-        start = previousEnd;
-      } else start = Number(clip.start);
-      let length: number | null;
-      if (clip.length === 'auto' && drawing) {
-        throw new PlanError(`tracks[${t}].clips[${c}]: length "auto" of a shape asset is not supported by the local renderer`);
-      } else if (clip.length === 'auto') {
-        length = info.durationSec - trim;
-        if (!(length > EPS)) throw new PlanError(`tracks[${t}].clips[${c}]: trim ${trim} s is past the end of the asset (${info.durationSec} s)`);
-      } else if (clip.length === 'end') length = null;
-      else length = Number(clip.length);
-      previousEnd = length === null ? null : start + length;
-      timed.push({ track: t, index: c, clip, start, length, trim, info, drawing });
-    });
-  });
-
-  const definiteEnds = timed.filter((x) => x.length !== null).map((x) => x.start + x.length!);
-  if (!definiteEnds.length) throw new PlanError('every clip has length "end": the timeline has no end');
-  const timelineEnd = Math.max(...definiteEnds);
-  for (const x of timed) {
-    if (x.length === null) {
-      x.length = timelineEnd - x.start;
-      if (!(x.length > EPS)) throw new PlanError(`tracks[${x.track}].clips[${x.index}]: starts at or after the end of the timeline`);
-    }
-  }
-  const durationSec = Math.max(...timed.map((x) => x.start + x.length!));
+  const timed = edit.timeline.tracks.flatMap((track, t) => timeTrack(track.clips, t, assets, viewport));
+  const durationSec = resolveEndLengths(timed);
 
   const boxOf = (x: TimedClip): Box => {
     const fit = x.clip.fit ?? 'crop';
@@ -306,38 +268,9 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo, readi
   const lumaBoxOf = (x: TimedClip): Box => (readings.lumaGeometry === 'viewport' ? viewportBox(viewport) : boxOf(x));
 
   const planned: PlannedClip[] = [];
-  const trackCount = edit.timeline.tracks.length;
-  for (let t = trackCount - 1; t >= 0; t--) {
-    const onTrack = timed.filter((x) => x.track === t);
-    // Everything drawn on one track (videos and shapes) must not overlap in time; a luma only masks.
-    const drawn = onTrack.filter((x) => x.clip.asset.type !== 'luma').sort((a, b) => a.start - b.start);
-    for (let i = 1; i < drawn.length; i++) {
-      const prev = drawn[i - 1]!;
-      if (drawn[i]!.start < prev.start + prev.length! - EPS) {
-        throw new PlanError(`tracks[${t}]: clips ${prev.index} and ${drawn[i]!.index} overlap`);
-      }
-    }
-    const videos = drawn.filter((x) => x.clip.asset.type === 'video');
-    const clips = videos.map<PlannedVideoClip>((x) => ({
-      kind: 'video',
-      track: t,
-      index: x.index,
-      src: (x.clip.asset as { src: string }).src,
-      start: x.start,
-      length: x.length!,
-      trim: x.trim,
-      volume: ((x.clip.asset as { volume?: number }).volume as number | undefined) ?? 1,
-      hasAudio: x.info.hasAudio,
-      box: boxOf(x),
-      ...alphaUnder(x.info, readings),
-    }));
-    for (const luma of onTrack.filter((x) => x.clip.asset.type === 'luma')) {
-      attachMask(luma, clips, lumaBoxOf(luma), readings.luma === 'white-transparent');
-    }
-    const shapes = drawn
-      .filter((x) => x.drawing)
-      .map<PlannedShapeClip>((x) => ({ kind: 'shape', track: t, index: x.index, start: x.start, length: x.length!, box: boxOf(x), drawing: x.drawing! }));
-    planned.push(...shapes, ...clips);
+  // Bottom track first: the plan is in drawing order, and track 0 is drawn on top.
+  for (let t = edit.timeline.tracks.length - 1; t >= 0; t--) {
+    planned.push(...planTrack(t, timed.filter((x) => x.track === t), { boxOf, lumaBoxOf }, readings));
   }
 
   const background = edit.timeline.background ?? '#000000';
@@ -349,4 +282,93 @@ export function planRender(edit: Edit, assets: (src: string) => AssetInfo, readi
     clips: planned,
     mute: edit.output.mute === true,
   };
+}
+
+/** Start and length of each clip of one track; "auto" starts follow the clip before, "end" lengths stay null. */
+function timeTrack(clips: Clip[], t: number, assets: (src: string) => AssetInfo, viewport: { width: number; height: number }): TimedClip[] {
+  let previousEnd: number | null = 0;
+  return clips.map((clip, c) => {
+    const asset = clip.asset as { type: string; src: string; trim?: number };
+    const drawing = asset.type === 'shape' ? shapeDrawing(clip.asset as Record<string, any>, viewport) : undefined;
+    // A shape has no file: its "native size" is its bounding box, and it lasts as long as its clip.
+    const info: AssetInfo = drawing
+      ? { width: drawing.width, height: drawing.height, durationSec: Infinity, hasAudio: false, alphaDecoder: null, hasAlpha: true }
+      : assets(asset.src);
+    const trim = asset.trim ?? 0;
+    let start: number;
+    if (clip.start === 'auto') {
+      if (previousEnd === null) throw new PlanError(`tracks[${t}].clips[${c}]: start "auto" follows a clip of length "end"`);
+      start = previousEnd;
+    } else start = Number(clip.start);
+    const length = clipLength(clip, { t, c, trim, info, isShape: drawing !== undefined });
+    previousEnd = length === null ? null : start + length;
+    return { track: t, index: c, clip, start, length, trim, info, drawing };
+  });
+}
+
+/** A clip's length in seconds; null for "end" (known only once the whole timeline is). */
+function clipLength(clip: Clip, x: { t: number; c: number; trim: number; info: AssetInfo; isShape: boolean }): number | null {
+  if (clip.length === 'auto' && x.isShape) {
+    throw new PlanError(`tracks[${x.t}].clips[${x.c}]: length "auto" of a shape asset is not supported by the local renderer`);
+  }
+  if (clip.length === 'auto') {
+    const length = x.info.durationSec - x.trim;
+    if (!(length > EPS)) throw new PlanError(`tracks[${x.t}].clips[${x.c}]: trim ${x.trim} s is past the end of the asset (${x.info.durationSec} s)`);
+    return length;
+  }
+  if (clip.length === 'end') return null;
+  return Number(clip.length);
+}
+
+/** Gives "end" clips their length (up to the last definite end) and returns the timeline's duration. */
+function resolveEndLengths(timed: TimedClip[]): number {
+  const definiteEnds = timed.filter((x) => x.length !== null).map((x) => x.start + x.length!);
+  if (!definiteEnds.length) throw new PlanError('every clip has length "end": the timeline has no end');
+  const timelineEnd = Math.max(...definiteEnds);
+  for (const x of timed) {
+    if (x.length === null) {
+      x.length = timelineEnd - x.start;
+      if (!(x.length > EPS)) throw new PlanError(`tracks[${x.track}].clips[${x.index}]: starts at or after the end of the timeline`);
+    }
+  }
+  return Math.max(...timed.map((x) => x.start + x.length!));
+}
+
+/** One track's shapes, then its videos (each with the luma that masks it, if any). */
+function planTrack(
+  t: number,
+  onTrack: TimedClip[],
+  geometry: { boxOf(x: TimedClip): Box; lumaBoxOf(x: TimedClip): Box },
+  readings: RendererReadings,
+): PlannedClip[] {
+  const { boxOf, lumaBoxOf } = geometry;
+  // Everything drawn on one track (videos and shapes) must not overlap in time; a luma only masks.
+  const drawn = onTrack.filter((x) => x.clip.asset.type !== 'luma').sort((a, b) => a.start - b.start);
+  for (let i = 1; i < drawn.length; i++) {
+    const prev = drawn[i - 1]!;
+    if (drawn[i]!.start < prev.start + prev.length! - EPS) {
+      throw new PlanError(`tracks[${t}]: clips ${prev.index} and ${drawn[i]!.index} overlap`);
+    }
+  }
+  const videos = drawn.filter((x) => x.clip.asset.type === 'video');
+  const clips = videos.map<PlannedVideoClip>((x) => ({
+    kind: 'video',
+    track: t,
+    index: x.index,
+    src: (x.clip.asset as { src: string }).src,
+    start: x.start,
+    length: x.length!,
+    trim: x.trim,
+    volume: ((x.clip.asset as { volume?: number }).volume as number | undefined) ?? 1,
+    hasAudio: x.info.hasAudio,
+    box: boxOf(x),
+    ...alphaUnder(x.info, readings),
+  }));
+  for (const luma of onTrack.filter((x) => x.clip.asset.type === 'luma')) {
+    attachMask(luma, clips, lumaBoxOf(luma), readings.luma === 'white-transparent');
+  }
+  const shapes = drawn
+    .filter((x) => x.drawing)
+    .map<PlannedShapeClip>((x) => ({ kind: 'shape', track: t, index: x.index, start: x.start, length: x.length!, box: boxOf(x), drawing: x.drawing! }));
+  return [...shapes, ...clips];
 }

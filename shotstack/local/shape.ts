@@ -39,40 +39,70 @@ function positive(v: unknown): boolean {
   return isNumber(v) && v > 0;
 }
 
-/** What the local renderer cannot draw faithfully in a (schema-valid) shape asset. */
-export function shapeAssetProblems(asset: Record<string, any>): ShapeProblem[] {
-  const out: ShapeProblem[] = [];
-  for (const key of Object.keys(asset)) if (!ALLOWED_KEYS.has(key)) out.push({ path: [key], what: 'is not supported by the local renderer' });
-  if (asset.shape !== 'circle' && asset.shape !== 'rectangle') {
-    out.push({ path: ['shape'], what: `"${String(asset.shape)}" is not supported by the local renderer (circle and rectangle only)` });
+type ShapeAsset = Record<string, any>;
+type ShapeCheck = (asset: ShapeAsset) => ShapeProblem[];
+
+const NOT_SUPPORTED = 'is not supported by the local renderer';
+const NOT_HEX = 'must be a #rrggbb colour for the local renderer';
+
+function unknownKeys(asset: ShapeAsset): ShapeProblem[] {
+  return Object.keys(asset)
+    .filter((key) => !ALLOWED_KEYS.has(key))
+    .map((key) => ({ path: [key], what: NOT_SUPPORTED }));
+}
+
+function supportedShape(asset: ShapeAsset): ShapeProblem[] {
+  if (asset.shape === 'circle' || asset.shape === 'rectangle') return [];
+  return [{ path: ['shape'], what: `"${String(asset.shape)}" ${NOT_SUPPORTED} (circle and rectangle only)` }];
+}
+
+function boundingBox(asset: ShapeAsset): ShapeProblem[] {
+  return (['width', 'height'] as const)
+    .filter((k) => asset[k] !== undefined && !positive(asset[k]))
+    .map((k) => ({ path: [k], what: 'must be a positive number' }));
+}
+
+function circleRadius(asset: ShapeAsset): ShapeProblem[] {
+  if (asset.shape !== 'circle' || positive(asset.circle?.radius)) return [];
+  return [{ path: ['circle', 'radius'], what: 'is required for a circle and must be a positive number' }];
+}
+
+function rectangleSize(asset: ShapeAsset): ShapeProblem[] {
+  if (asset.shape !== 'rectangle') return [];
+  const r = asset.rectangle;
+  if (!positive(r?.width) || !positive(r?.height)) return [{ path: ['rectangle'], what: 'needs positive width and height' }];
+  if (r.cornerRadius !== undefined && !(isNumber(r.cornerRadius) && r.cornerRadius >= 0)) {
+    return [{ path: ['rectangle', 'cornerRadius'], what: 'must be a number ≥ 0' }];
   }
-  for (const k of ['width', 'height'] as const) {
-    if (asset[k] !== undefined && !positive(asset[k])) out.push({ path: [k], what: 'must be a positive number' });
-  }
-  if (asset.shape === 'circle' && !positive(asset.circle?.radius)) {
-    out.push({ path: ['circle', 'radius'], what: 'is required for a circle and must be a positive number' });
-  }
-  if (asset.shape === 'rectangle') {
-    const r = asset.rectangle;
-    if (!positive(r?.width) || !positive(r?.height)) out.push({ path: ['rectangle'], what: 'needs positive width and height' });
-    else if (r.cornerRadius !== undefined && !(isNumber(r.cornerRadius) && r.cornerRadius >= 0)) {
-      out.push({ path: ['rectangle', 'cornerRadius'], what: 'must be a number ≥ 0' });
-    }
-  }
+  return [];
+}
+
+function fill(asset: ShapeAsset): ShapeProblem[] {
   if (asset.fill === undefined) {
-    out.push({ path: ['fill'], what: 'must be given for the local renderer (Shotstack does not document a default fill)' });
-  } else {
-    const opacity = asset.fill.opacity ?? 1;
-    if (!(isNumber(opacity) && opacity >= 0 && opacity <= 1)) out.push({ path: ['fill', 'opacity'], what: 'must be a number in [0, 1]' });
-    if (!HEX_COLOUR.test(String(asset.fill.color)) && opacity !== 0) {
-      out.push({ path: ['fill', 'color'], what: 'must be a #rrggbb colour for the local renderer' });
-    }
+    return [{ path: ['fill'], what: 'must be given for the local renderer (Shotstack does not document a default fill)' }];
   }
-  if (asset.stroke !== undefined) {
-    if (!HEX_COLOUR.test(String(asset.stroke.color))) out.push({ path: ['stroke', 'color'], what: 'must be a #rrggbb colour for the local renderer' });
-    if (!(isNumber(asset.stroke.width) && asset.stroke.width >= 0)) out.push({ path: ['stroke', 'width'], what: 'must be a number ≥ 0' });
-  }
+  const out: ShapeProblem[] = [];
+  const opacity = asset.fill.opacity ?? 1;
+  if (!(isNumber(opacity) && opacity >= 0 && opacity <= 1)) out.push({ path: ['fill', 'opacity'], what: 'must be a number in [0, 1]' });
+  // A fully transparent fill is never drawn, so its colour does not matter.
+  if (!HEX_COLOUR.test(String(asset.fill.color)) && opacity !== 0) out.push({ path: ['fill', 'color'], what: NOT_HEX });
   return out;
+}
+
+function stroke(asset: ShapeAsset): ShapeProblem[] {
+  if (asset.stroke === undefined) return [];
+  const out: ShapeProblem[] = [];
+  if (!HEX_COLOUR.test(String(asset.stroke.color))) out.push({ path: ['stroke', 'color'], what: NOT_HEX });
+  if (!(isNumber(asset.stroke.width) && asset.stroke.width >= 0)) out.push({ path: ['stroke', 'width'], what: 'must be a number ≥ 0' });
+  return out;
+}
+
+/** In this order, so the 400 lists problems as the asset reads (keys, shape, box, outline, fill, stroke). */
+const SHAPE_CHECKS: readonly ShapeCheck[] = [unknownKeys, supportedShape, boundingBox, circleRadius, rectangleSize, fill, stroke];
+
+/** What the local renderer cannot draw faithfully in a (schema-valid) shape asset. */
+export function shapeAssetProblems(asset: ShapeAsset): ShapeProblem[] {
+  return SHAPE_CHECKS.flatMap((check) => check(asset));
 }
 
 function rgbOf(hex: string | undefined): Rgb {

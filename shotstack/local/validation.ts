@@ -95,53 +95,7 @@ function checkSubset(edit: Record<string, any>): ValidationDetail[] {
     out.push(unsupported(['timeline', 'background'], 'must be a #rrggbb colour for the local renderer'));
   }
 
-  (edit.timeline.tracks as any[]).forEach((track, t) => {
-    let videos = 0;
-    let lumas = 0;
-    (track.clips as any[]).forEach((clip, c) => {
-      const at = ['timeline', 'tracks', t, 'clips', c];
-      extraKeys(clip, ALLOWED.clip, at, out);
-      const asset = clip.asset as Record<string, unknown>;
-      if (asset.type === 'video') videos++;
-      else if (asset.type === 'luma') lumas++;
-      else if (asset.type === 'shape') {
-        checkShapeClip(clip, at, out);
-        return;
-      } else {
-        out.push(unsupported([...at, 'asset', 'type'], `"${String(asset.type)}" is not supported by the local renderer (video, luma and shape only)`));
-        return;
-      }
-      extraKeys(asset, asset.type === 'video' ? ALLOWED.video : ALLOWED.luma, [...at, 'asset'], out);
-      if (!isHttpUrl(asset.src)) out.push(unsupported([...at, 'asset', 'src'], 'must be an http(s) URL'));
-      if (asset.trim !== undefined && !(isPlainNumber(asset.trim) && asset.trim >= 0)) {
-        out.push(unsupported([...at, 'asset', 'trim'], 'must be a number ≥ 0'));
-      }
-      if (asset.volume !== undefined && !isPlainNumber(asset.volume)) {
-        out.push(unsupported([...at, 'asset', 'volume'], 'must be a number (tweens are not supported locally)'));
-      }
-      if (!(isPlainNumber(clip.start) || clip.start === 'auto')) {
-        out.push(unsupported([...at, 'start'], 'must be a number or "auto" for the local renderer'));
-      }
-      if (!(isPlainNumber(clip.length) || clip.length === 'auto' || clip.length === 'end') || (isPlainNumber(clip.length) && clip.length <= 0)) {
-        out.push(unsupported([...at, 'length'], 'must be a positive number, "auto" or "end" for the local renderer'));
-      }
-      if (clip.scale !== undefined && !(isPlainNumber(clip.scale) && clip.scale > 0)) {
-        out.push(unsupported([...at, 'scale'], 'must be a positive number (tweens are not supported locally)'));
-      }
-      if (clip.offset !== undefined) {
-        for (const axis of ['x', 'y'] as const) {
-          const v = clip.offset[axis];
-          if (v !== undefined && !isPlainNumber(v)) out.push(unsupported([...at, 'offset', axis], 'must be a number (tweens are not supported locally)'));
-        }
-      }
-      for (const k of ['start', 'length'] as const) {
-        if (typeof clip[k] === 'string' && MERGE_FIELD.test(clip[k])) out.push(unsupported([...at, k], 'merge fields are not supported locally'));
-      }
-    });
-    if (lumas > 0 && videos === 0) {
-      out.push(unsupported(['timeline', 'tracks', t], 'has a luma clip but no video clip to mask'));
-    }
-  });
+  (edit.timeline.tracks as any[]).forEach((track, t) => checkTrack(track, t, out));
 
   const output = edit.output as Record<string, any>;
   extraKeys(output, ALLOWED.output, ['output'], out);
@@ -150,6 +104,62 @@ function checkSubset(edit: Record<string, any>): ValidationDetail[] {
     out.push({ message: '"output.size" width and height must be divisible by 2', path: ['output', 'size'], type: 'local.even' });
   }
   return out;
+}
+
+/** A luma only masks a video on its own track, so a track of lumas alone has nothing to draw. */
+function checkTrack(track: Record<string, any>, t: number, out: ValidationDetail[]): void {
+  let videos = 0;
+  let lumas = 0;
+  (track.clips as any[]).forEach((clip, c) => {
+    const at = ['timeline', 'tracks', t, 'clips', c];
+    extraKeys(clip, ALLOWED.clip, at, out);
+    const type = (clip.asset as Record<string, unknown>).type;
+    if (type === 'video') videos++;
+    else if (type === 'luma') lumas++;
+    if (type === 'video' || type === 'luma') checkMediaClip(clip, at, out);
+    else if (type === 'shape') checkShapeClip(clip, at, out);
+    else out.push(unsupported([...at, 'asset', 'type'], `"${String(type)}" is not supported by the local renderer (video, luma and shape only)`));
+  });
+  if (lumas > 0 && videos === 0) {
+    out.push(unsupported(['timeline', 'tracks', t], 'has a luma clip but no video clip to mask'));
+  }
+}
+
+/** A video or luma clip: its asset, then its timing and placement (plain numbers only: no tweens, no merge fields). */
+function checkMediaClip(clip: Record<string, any>, at: (string | number)[], out: ValidationDetail[]): void {
+  checkMediaAsset(clip.asset as Record<string, unknown>, [...at, 'asset'], out);
+  if (!(isPlainNumber(clip.start) || clip.start === 'auto')) {
+    out.push(unsupported([...at, 'start'], 'must be a number or "auto" for the local renderer'));
+  }
+  if (!(isPlainNumber(clip.length) || clip.length === 'auto' || clip.length === 'end') || (isPlainNumber(clip.length) && clip.length <= 0)) {
+    out.push(unsupported([...at, 'length'], 'must be a positive number, "auto" or "end" for the local renderer'));
+  }
+  if (clip.scale !== undefined && !(isPlainNumber(clip.scale) && clip.scale > 0)) {
+    out.push(unsupported([...at, 'scale'], 'must be a positive number (tweens are not supported locally)'));
+  }
+  checkOffset(clip, at, out);
+  for (const k of ['start', 'length'] as const) {
+    if (typeof clip[k] === 'string' && MERGE_FIELD.test(clip[k])) out.push(unsupported([...at, k], 'merge fields are not supported locally'));
+  }
+}
+
+function checkMediaAsset(asset: Record<string, unknown>, at: (string | number)[], out: ValidationDetail[]): void {
+  extraKeys(asset, asset.type === 'video' ? ALLOWED.video : ALLOWED.luma, at, out);
+  if (!isHttpUrl(asset.src)) out.push(unsupported([...at, 'src'], 'must be an http(s) URL'));
+  if (asset.trim !== undefined && !(isPlainNumber(asset.trim) && asset.trim >= 0)) {
+    out.push(unsupported([...at, 'trim'], 'must be a number ≥ 0'));
+  }
+  if (asset.volume !== undefined && !isPlainNumber(asset.volume)) {
+    out.push(unsupported([...at, 'volume'], 'must be a number (tweens are not supported locally)'));
+  }
+}
+
+function checkOffset(clip: Record<string, any>, at: (string | number)[], out: ValidationDetail[]): void {
+  if (clip.offset === undefined) return;
+  for (const axis of ['x', 'y'] as const) {
+    const v = clip.offset[axis];
+    if (v !== undefined && !isPlainNumber(v)) out.push(unsupported([...at, 'offset', axis], 'must be a number (tweens are not supported locally)'));
+  }
 }
 
 /**
@@ -166,10 +176,5 @@ function checkShapeClip(clip: Record<string, any>, at: (string | number)[], out:
   if (!((isPlainNumber(clip.length) && clip.length > 0) || clip.length === 'end')) {
     out.push(unsupported([...at, 'length'], 'must be a positive number or "end" for a shape asset in the local renderer'));
   }
-  if (clip.offset !== undefined) {
-    for (const axis of ['x', 'y'] as const) {
-      const v = clip.offset[axis];
-      if (v !== undefined && !isPlainNumber(v)) out.push(unsupported([...at, 'offset', axis], 'must be a number (tweens are not supported locally)'));
-    }
-  }
+  checkOffset(clip, at, out);
 }
