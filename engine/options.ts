@@ -26,6 +26,11 @@ export const overlayOptionsSchema = z
       .transform((f) => [...new Set(f)]),
     noteBackground: hexColor.default('#101820'),
     smoothing: z.coerce.number().min(0).max(1).default(0.6),
+    /**
+     * Edge-aware refinement of the person's edge at frame resolution (engine/frame/edges.ts) where the cut comes from
+     * the person model's coarse map (the fast engine; ISNet's map is left as it is); false = that map upsampled.
+     */
+    refineEdges: z.boolean().default(true),
     fps: z.coerce.number().min(0).max(60).default(0),
     maxDurationSec: z.coerce.number().positive().default(180),
     maxInputBytes: z.coerce.number().int().positive().default(2_000_000_000),

@@ -2,7 +2,10 @@ import { MediaError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { Compositor } from './frame/compose.js';
 import { CenterTracker, measurePerson, PERSON_MIN_COVERAGE } from './frame/person.js';
+import { EDGE_REFINE_DEFAULTS, EdgeRefiner, REFINED_SOFTNESS } from './frame/edges.js';
 import { PriorFusion } from './frame/fuse.js';
+import type { ShapeMask } from './frame/shape.js';
+import { rgbToYuv420p } from './frame/yuv420.js';
 import { Preprocessor } from './frame/preprocess.js';
 import { selectModel, selectPriorModel, type ModelSpec } from './models/registry.js';
 import { parseOverlayOptions } from './options.js';
@@ -28,6 +31,8 @@ export interface StillOptions {
   feather?: number;
   cornerRadius?: number;
   border?: OverlayOptions['border'];
+  /** Edge refinement as in a render (default on). */
+  refineEdges?: boolean;
 }
 
 export interface StillResult {
@@ -61,8 +66,20 @@ export async function renderStill(frame: StillFrame, options: StillOptions, log?
   const side = evenFloor(Math.min(W, H) * (options.zoom ?? defaults.zoom));
   const crop = new CenterTracker(W, H, side, null).next(stats);
   const rgba = new Uint8Array(side * side * 4);
-  new Compositor(W, H, spec.width, spec.height, bubbleShape(side, options.size, look)).compose(rgb, prob, crop.x, crop.y, rgba);
+  const shape = bubbleShape(side, options.size, look);
+  // As in a render: on the person model's map only (see createStages), and yuv420p needs even sides.
+  const refine = (options.refineEdges ?? defaults.refineEdges) && !selectPriorModel(engine, W, H) && !((W | H) & 1);
+  if (refine) composeRefined(frame, prob, spec, shape, crop, rgba);
+  else new Compositor(W, H, spec.width, spec.height, shape).compose(rgb, prob, crop.x, crop.y, rgba);
   return { rgba, side, personCoverage: stats.coverage };
+}
+
+/** The bubble from the edge-refined map, as the render's first frame (no temporal hold: there is no previous frame). */
+function composeRefined(frame: StillFrame, prob: Float32Array, spec: ModelSpec, shape: ShapeMask, crop: { x: number; y: number }, rgba: Uint8Array): void {
+  const { rgb, width: W, height: H } = frame;
+  const refiner = new EdgeRefiner(W, H, spec.width, spec.height, { ...EDGE_REFINE_DEFAULTS, deadband: 0 });
+  const map = refiner.refine(rgbToYuv420p(rgb, W, H), prob, { x0: crop.x, y0: crop.y, width: shape.side, height: shape.side });
+  new Compositor(W, H, W, H, shape, REFINED_SOFTNESS).compose(rgb, map, crop.x, crop.y, rgba);
 }
 
 /** The frame's map on `spec`'s grid, bounded by the person model's when the engine has a prior (as in a render). */

@@ -56,6 +56,8 @@ export interface OverlayOptions {
   noteBackground: string;
   /** Temporal smoothing of the mask, 0 = off, 1 = maximal. */
   smoothing: number;
+  /** Re-draw the person's edge along the frame's colour edges at full resolution (default true; fast engine only). */
+  refineEdges: boolean;
   /** Output frame rate; the input is resampled to a constant rate (VFR → CFR). 0 = the input's nominal rate, ≤ 30. */
   fps: number;
   /** Refuse inputs longer than this (seconds) or larger than this (bytes). */
@@ -85,6 +87,8 @@ export interface StageTimings {
   preprocessMs: number;
   inferMs: number;
   postprocessMs: number;
+  /** Edge refinement (0 when switched off). */
+  refineMs: number;
   composeMs: number;
   encodeWaitMs: number;
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --in FILE] [--runs N]` — the engine's speed against the bare ffmpeg work it cannot avoid.
+ * `npm run bench [-- --in FILE] [--runs N] [--edges on|off|on,off]` — the engine's speed against the bare ffmpeg work it
+ * cannot avoid (`--edges` renders with and/or without the edge refinement, engine/frame/edges.ts; default on).
  *
  * For fast/webm and fast/luma on a 720×1280 clip with a 720×720 bubble it prints per-stage ms/frame, end-to-end
  * fps, the bare ffmpeg decode+crop+encode of the same outputs (no segmentation), run alternately (A B A B), and the
@@ -12,18 +13,22 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runFfmpeg, probeMedia } from '../common/ffmpeg.js';
+import { setUpProcess } from '../common/runtime-config.js';
 import { buildEncoderArgs, parseOverlayOptions, renderOverlay, warmup, engineStatus } from '../engine/index.js';
 
+setUpProcess({ defaultLevel: 'warn' });
 const { values } = parseArgs({
   options: {
     in: { type: 'string', default: resolve('../shared/media/hopper_mall_720x1280.mp4') },
     runs: { type: 'string', default: '1' },
     size: { type: 'string', default: '720' },
+    edges: { type: 'string', default: 'on' },
   },
 });
 const input = resolve(values.in!);
 const runs = Math.max(1, Number(values.runs));
 const size = Number(values.size);
+const edgeModes = values.edges!.split(',').map((e) => e.trim() === 'on');
 
 const info = await probeMedia(input);
 const W = info.video!.width;
@@ -87,6 +92,8 @@ function median(xs: number[]): number {
 }
 
 const rows: string[] = [];
+let stageNames: string[] = [];
+for (const refineEdges of edgeModes)
 for (const format of ['webm', 'luma'] as const) {
   let last: Awaited<ReturnType<typeof renderOverlay>> | null = null;
   const engine: Cost[] = [];
@@ -95,7 +102,7 @@ for (const format of ['webm', 'luma'] as const) {
   for (let r = 0; r < runs; r++) {
     const dir = await mkdtemp(join(tmpdir(), 'bubblecast-bench-'));
     try {
-      const opts = parseOverlayOptions({ engine: 'fast', formats: [format], size, keepAudio: false });
+      const opts = parseOverlayOptions({ engine: 'fast', formats: [format], size, keepAudio: false, refineEdges });
       engine.push(await measured(async () => (last = await renderOverlay(input, dir, opts))));
       reference.push(await bare(format, dir));
     } finally {
@@ -104,14 +111,16 @@ for (const format of ['webm', 'luma'] as const) {
   }
   const res = last!;
   const [eWall, eCpu, bWall, bCpu] = [median(engine.map((c) => c.wallMs)), median(engine.map((c) => c.cpuSec)), median(reference.map((c) => c.wallMs)), median(reference.map((c) => c.cpuSec))];
+  stageNames = Object.keys(res.perFrame).map((k) => k.replace(/Ms$/, ''));
   rows.push(
-    `| fast/${format} | ${res.provider} | ${res.frames} | ${(eWall / 1000).toFixed(2)} / ${eCpu.toFixed(2)} | ${(bWall / 1000).toFixed(2)} / ${bCpu.toFixed(2)} | ` +
+    `| fast/${format}${refineEdges ? '' : ' (edges off)'} | ${res.provider} | ${res.frames} | ${(eWall / 1000).toFixed(2)} / ${eCpu.toFixed(2)} | ${(bWall / 1000).toFixed(2)} / ${bCpu.toFixed(2)} | ` +
       `${(eWall / bWall).toFixed(2)}× / ${(eCpu / bCpu).toFixed(2)}× | ${(res.frames / (eWall / 1000)).toFixed(1)} | ` +
       Object.values(res.perFrame).map((v) => v.toFixed(2)).join(' | ') + ' |',
   );
 }
 console.log(`engine status: ${JSON.stringify(status.models.filter((m) => m.loaded))}, gpu: ${status.gpuName ?? 'none'}`);
 console.log(`median of ${runs} run(s) each, engine and bare ffmpeg alternating; CPU = this process's threads + its reaped ffmpeg children`);
-console.log('| engine/format | provider | frames | engine wall s / CPU s | bare ffmpeg wall s / CPU s | engine/bare wall / CPU | engine fps | decode wait | preprocess | infer | postprocess | compose | encode wait (ms/frame, last run) |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+const head = ['engine/format', 'provider', 'frames', 'engine wall s / CPU s', 'bare ffmpeg wall s / CPU s', 'engine/bare wall / CPU', 'engine fps', ...stageNames.map((n) => `${n} ms/frame`)];
+console.log(`| ${head.join(' | ')} |`);
+console.log(`|${head.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(r);

@@ -1,7 +1,8 @@
 /**
  * `npm run overlay -- --in head.mp4 --out bubble.webm [--engine fast|quality] [--shape circle|rounded|rect]
  *   [--format webm|mov|luma|note|mask[,…]] [--size 720] [--center auto|X,Y] [--zoom 1] [--feather 6]
- *   [--border WIDTH:#RRGGBB] [--radius 0.18] [--smoothing 0.6] [--fps 0] [--note-bg #101820] [--no-audio]`
+ *   [--border WIDTH:#RRGGBB] [--radius 0.18] [--smoothing 0.6] [--fps 0] [--note-bg #101820] [--no-audio]
+ *   [--no-refine-edges]`
  *
  * Other tools call these flag names: keep them stable. Output naming: with one single-file format the file is
  * exactly --out; otherwise --out minus its extension is a base, and each format adds its suffix
@@ -13,8 +14,10 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { isMediaError } from '../common/errors.js';
+import { setUpProcess } from '../common/runtime-config.js';
 import { parseOverlayOptions, renderOverlay, type OutputFileName, type OutputFormat } from '../engine/index.js';
 
+setUpProcess();
 const { values } = parseArgs({
   options: {
     in: { type: 'string' },
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     fps: { type: 'string' },
     'note-bg': { type: 'string' },
     'no-audio': { type: 'boolean' },
+    'no-refine-edges': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -42,7 +46,8 @@ function usage(msg?: string): never {
   process.stderr.write(
     'usage: npm run overlay -- --in head.mp4 --out bubble.webm [--engine fast|quality] [--shape circle|rounded|rect]\n' +
       '       [--format webm|mov|luma|note|mask[,...]] [--size PX] [--center auto|X,Y] [--zoom 0.2..1] [--feather PX]\n' +
-      '       [--border WIDTH:#RRGGBB] [--radius 0..0.5] [--smoothing 0..1] [--fps N] [--note-bg #RRGGBB] [--no-audio]\n',
+      '       [--border WIDTH:#RRGGBB] [--radius 0..0.5] [--smoothing 0..1] [--fps N] [--note-bg #RRGGBB] [--no-audio]\n' +
+      '       [--no-refine-edges]\n',
   );
   process.exit(msg ? 2 : 0);
 }
@@ -82,6 +87,7 @@ try {
     center: parseCenter(values.center),
     border: parseBorder(values.border),
     keepAudio: !values['no-audio'],
+    refineEdges: !values['no-refine-edges'],
   });
 } catch (e) {
   if (e instanceof ZodError) usage(e.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; '));

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
-import { parseOverlayOptions, renderOverlay, workSize, type EngineName } from '../engine/index.js';
+import { parseOverlayOptions, renderOverlay, workSize, type EngineName, type OverlayOptionsInput } from '../engine/index.js';
 import { samplingFps, type GtClip } from './clips.js';
 import { readGroundTruth, readMask } from './ground-truth.js';
 import { scoreFrame, summarize, type ClipScore, type FrameScore } from './metrics.js';
@@ -9,6 +9,8 @@ import { scoreFrame, summarize, type ClipScore, type FrameScore } from './metric
 export interface EngineScore extends ClipScore {
   clip: string;
   engine: EngineName;
+  /** Whether the engine's edge refinement was on. */
+  refineEdges: boolean;
   /** The render's wall time per rendered frame (decode of the whole clip included), and its model time per frame. */
   msPerFrame: number;
   inferMsPerFrame: number;
@@ -32,11 +34,13 @@ export async function scoreEngine(
   frames: number,
   workDir: string,
   logger?: Logger,
+  look: Pick<OverlayOptionsInput, 'refineEdges' | 'smoothing'> = {},
 ): Promise<EngineScore> {
+  const refineEdges = look.refineEdges ?? true;
   const dir = await mkdtemp(join(workDir, `${clip.name}-${engine}-`));
   try {
     const fps = samplingFps(clip, frames);
-    const options = parseOverlayOptions({ engine, formats: ['mask'], fps, keepAudio: false });
+    const options = parseOverlayOptions({ ...look, engine, formats: ['mask'], fps, keepAudio: false, refineEdges });
     const res = await renderOverlay(clip.video, dir, options, { logger });
     // The mask is at the engine's work size (display size, shorter side capped); the truth is read on that grid.
     const { width, height } = workSize(clip.width, clip.height);
@@ -52,6 +56,7 @@ export async function scoreEngine(
     return {
       clip: clip.name,
       engine,
+      refineEdges,
       ...summarize(perFrame),
       msPerFrame: res.wallMs / res.frames,
       inferMsPerFrame: res.perFrame.inferMs,

@@ -2,10 +2,11 @@ import type { EngineScore } from './score-clip.js';
 
 /** The engines' scores as a Markdown table, one row per clip and engine, engines of a clip next to each other. */
 export function formatTable(scores: readonly EngineScore[]): string {
-  const head = ['clip', 'engine', 'mean IoU', 'min IoU', 'band IoU', 'band |α err|', 'frames', 'ms/frame', 'infer ms', 'provider'];
+  const head = ['clip', 'engine', 'edges', 'mean IoU', 'min IoU', 'band IoU', 'band |α err|', 'frames', 'ms/frame', 'infer ms', 'provider'];
   const rows = scores.map((s) => [
     s.clip,
     s.engine,
+    s.refineEdges ? 'refined' : 'model',
     s.meanIou.toFixed(4),
     s.minIou.toFixed(4),
     s.bandIou.toFixed(4),

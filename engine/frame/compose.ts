@@ -31,6 +31,8 @@ export class Compositor {
   /** The shape's alpha in bytes, and per row the span where that is at least 1 (the YUV path's bounds). */
   private readonly shape8: { alpha: Uint8Array; start: Int32Array; end: Int32Array };
   private readonly planes: YuvPlanes;
+  /** The map is at frame resolution (no interpolation between rows). */
+  private readonly identity: boolean;
   /** The person spans [b0, b1) of the last even and odd bubble rows, for their shared chroma row. */
   private readonly spans = new Int32Array(4);
 
@@ -40,12 +42,12 @@ export class Compositor {
     private readonly maskWidth: number,
     private readonly maskHeight: number,
     private readonly shape: ShapeMask,
-    softness = { low: 0.25, high: 0.75 },
+    softness: Softness = { low: 0.25, high: 0.75 },
   ) {
     [this.colI0, this.colI1, this.colW] = samplingTable(frameWidth, maskWidth);
     [this.rowI0, this.rowI1, this.rowW] = samplingTable(frameHeight, maskHeight);
     this.rowTmp = new Float32Array(maskWidth);
-    this.low = softness.low;
+    this.identity = maskWidth === frameWidth && maskHeight === frameHeight;
     this.firstXFromCol = new Int32Array(maskWidth).fill(frameWidth);
     this.lastXToCol = new Int32Array(maskWidth).fill(-1);
     for (let X = frameWidth - 1; X >= 0; X--) this.firstXFromCol[this.colI1[X]] = X;
@@ -57,9 +59,14 @@ export class Compositor {
     for (let i = 0; i <= n; i++) {
       const t = (i / n - softness.low) / (softness.high - softness.low);
       const c = t < 0 ? 0 : t > 1 ? 1 : t;
-      this.lut[i] = c * c * (3 - 2 * c); // smoothstep: no visible kink at the ends of the ramp
+      const a = c * c * (3 - 2 * c); // smoothstep: no visible kink at the ends of the ramp
+      this.lut[i] = a < (softness.floor ?? 0) ? 0 : a;
     }
     this.full = this.lut.indexOf(1) / n;
+    // With a floor, alpha is 0 a little above `low`: the bulk clears (visibleColumns) use where it really starts.
+    let zero = 0;
+    while (zero < n && this.lut[zero + 1] === 0) zero++;
+    this.low = Math.max(softness.low, zero / n);
     this.cellEnd = new Int32Array(maskWidth);
     for (let k = 0, X = 0; k < maskWidth; k++) {
       while (X < frameWidth && this.colI0[X] <= k) X++;
@@ -72,6 +79,11 @@ export class Compositor {
   /** Interpolates mask row for frame row Y into rowTmp (only the columns [k0, k1] are needed). */
   private maskRow(mask: Float32Array, Y: number, k0: number, k1: number): Float32Array {
     const mw = this.maskWidth;
+    if (this.identity) {
+      // A frame-resolution map (the edge refiner's): the row as it is, one block copy.
+      this.rowTmp.set(mask.subarray(Y * mw + k0, Y * mw + k1 + 1), k0);
+      return this.rowTmp;
+    }
     const a = this.rowI0[Y] * mw;
     const b = this.rowI1[Y] * mw;
     const w = this.rowW[Y];
@@ -398,6 +410,16 @@ export class Compositor {
     for (let X = from; X < to; X++) out[o + X] = this.softAlpha(row, X) * 255 + 0.5;
   }
 
+}
+
+/**
+ * The soft threshold: alpha rises (smoothstep) from 0 at p = low to 1 at p = high; alphas under `floor` are 0, so a
+ * wide faint toe (a refined map's low-confidence zones) leaves no invisible-but-coloured fringe in the files.
+ */
+export interface Softness {
+  low: number;
+  high: number;
+  floor?: number;
 }
 
 /** 8-bit RGB → BT.601 limited-range Y'CbCr (what ffmpeg's swscale uses by default for yuv420p). */

@@ -118,18 +118,22 @@ async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts): P
   const crop = stages.tracker.next(stats);
   clock.lap('postprocessMs');
 
+  // yuv420p shares one chroma sample per 2×2 block: the crop starts on even coordinates.
+  const x0 = crop.x & ~1;
+  const y0 = crop.y & ~1;
+  const { compositor, map } = edgeMap(ctx, f.frame, mask, x0, y0);
+  clock.lap('refineMs');
   if (io.encoder) {
     const out = await io.encoder.acquire();
     clock.lap('encodeWaitMs');
-    // yuv420p shares one chroma sample per 2×2 block: the crop starts on even coordinates.
-    stages.compositor.composeYuv(f.frame, mask, crop.x & ~1, crop.y & ~1, out);
+    compositor.composeYuv(f.frame, map, x0, y0, out);
     io.encoder.write(out);
     clock.lap('composeMs');
   }
   if (io.maskEncoder) {
     const out = await io.maskEncoder.acquire();
     clock.lap('encodeWaitMs');
-    stages.compositor.fullMask(mask, out);
+    compositor.fullMask(map, out);
     io.maskEncoder.write(out);
     clock.lap('composeMs');
   }
@@ -146,6 +150,17 @@ async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts): P
   if (frames === EARLY_NO_PERSON_FRAMES && counts.personFrames === 0) {
     throw new MediaError('no_person', 'No person was found in the first seconds of the video.', { frames });
   }
+}
+
+/**
+ * The map the compositor reads and the compositor for its grid: the refined frame-resolution map over what the
+ * outputs show (the crop, or the whole frame when the mask is written), or the model's map when refinement is off.
+ */
+function edgeMap({ stages, io, plan }: LoopContext, frame: Buffer, mask: Float32Array, x0: number, y0: number) {
+  if (!stages.edges) return { compositor: stages.compositor, map: mask };
+  const side = plan.cropSide;
+  const region = io.maskEncoder ? { x0: 0, y0: 0, width: plan.width, height: plan.height } : { x0, y0, width: side, height: side };
+  return { compositor: stages.edges.compositor, map: stages.edges.refiner.refine(frame, mask, region) };
 }
 
 /** Reports progress at most every 250 ms (and on the first frame). */

@@ -6,7 +6,7 @@ import type { StageTimings } from '../types.js';
  * split the time between them without gaps.
  */
 export class StageClock {
-  readonly totals: StageTimings = { decodeWaitMs: 0, preprocessMs: 0, inferMs: 0, postprocessMs: 0, composeMs: 0, encodeWaitMs: 0 };
+  readonly totals: StageTimings = { decodeWaitMs: 0, preprocessMs: 0, inferMs: 0, postprocessMs: 0, refineMs: 0, composeMs: 0, encodeWaitMs: 0 };
   private mark = 0;
 
   reset(): number {
