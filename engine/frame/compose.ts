@@ -1,5 +1,6 @@
 import { samplingTable } from './preprocess.js';
 import type { ShapeMask } from './shape.js';
+import { rgbToYuv601 } from './yuv420.js';
 
 /**
  * Builds the bubble's RGBA pixels: the crop square of the frame, with alpha = shape × soft-thresholded person
@@ -422,14 +423,8 @@ export interface Softness {
   floor?: number;
 }
 
-/** 8-bit RGB → BT.601 limited-range Y'CbCr (what ffmpeg's swscale uses by default for yuv420p). */
-export function rgbToYuv601(r: number, g: number, b: number): [number, number, number] {
-  const y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255;
-  const u = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255;
-  const v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255;
-  const c = (x: number) => Math.min(255, Math.max(0, Math.round(x)));
-  return [c(y), c(u), c(v)];
-}
+// The ring colour's conversion lives with the frame's (yuv420.ts); re-exported for the compositor's tests.
+export { rgbToYuv601 };
 
 /** The same bytes as a plain Uint8Array (a Buffer is a subclass whose fill/subarray run through JS wrappers). */
 function plainBytes(b: Uint8Array): Uint8Array {

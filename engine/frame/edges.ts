@@ -34,10 +34,17 @@ export interface EdgeRefineParams {
   chromaWeight: number;
 }
 
-export const EDGE_REFINE_DEFAULTS: EdgeRefineParams = { cell: 8, radius: 32, eps: 3e-4, deadband: 0.05, chromaWeight: 1, fitEvery: 2 };
+export const EDGE_REFINE_DEFAULTS: Readonly<EdgeRefineParams> = Object.freeze({
+  cell: 8,
+  radius: 32,
+  eps: 3e-4,
+  deadband: 0.05,
+  chromaWeight: 1,
+  fitEvery: 2,
+});
 
 /** The soft threshold the refined map is read with (its output is sharper than the model's, so the ramp is narrower). */
-export const REFINED_SOFTNESS = { low: 0.2, high: 0.7, floor: 6 / 255 };
+export const REFINED_SOFTNESS = Object.freeze({ low: 0.2, high: 0.7, floor: 6 / 255 });
 
 /** A rectangle of frame pixels (the bubble's crop, or the whole frame for the mask output). */
 export interface Region {
