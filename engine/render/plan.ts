@@ -33,6 +33,10 @@ export interface RenderPlan {
   spec: ModelSpec;
   /** The person model whose map bounds `spec`'s (quality engine), or null. The mask stays on `spec`'s grid. */
   prior: ModelSpec | null;
+  /** Whether the person's edge is refined at frame resolution (engine/frame/edges.ts). */
+  refineEdges: boolean;
+  /** Frames per inference: a frame between two inferences reuses the last map, re-cut along its own colour edges. */
+  inferEvery: number;
   /** Side of the square crop in work pixels, and of the bubble in output pixels. */
   cropSide: number;
   size: number;
@@ -65,6 +69,10 @@ export async function planRender(
   const nominal = video.fps > 0 && video.fps <= 120 ? video.fps : video.avgFps || 30;
   const fps = options.fps > 0 ? options.fps : Math.min(30, Math.round(nominal * 100) / 100);
   const cropSide = evenFloor(Math.min(width, height) * options.zoom);
+  const prior = selectPriorModel(options.engine, width, height);
+  // ISNet's 1024² map (the quality engine) already follows the hair; measured, the refinement lost there on 2 of 3
+  // shared clips, so it runs where the person model's coarse map is what the bubble is cut from.
+  const refineEdges = options.refineEdges && !prior;
   return {
     info,
     width,
@@ -73,7 +81,9 @@ export async function planRender(
     expectedFrames: Math.max(1, Math.round(info.durationSec * fps)),
     maxFrames: frameBudget(info.durationSec, options.maxDurationSec, fps),
     spec: selectModel(options.engine, width, height),
-    prior: selectPriorModel(options.engine, width, height),
+    prior,
+    refineEdges,
+    inferEvery: inferenceStride(refineEdges, fps),
     cropSide,
     size: Math.min(options.size, cropSide),
     audioFrom: options.keepAudio && info.audio ? inputPath : null,
@@ -81,6 +91,17 @@ export async function planRender(
     withMask: options.formats.includes('mask'),
     written: options.formats.flatMap((f) => OUTPUT_FILES[f].map((n) => join(outDir, n))),
   };
+}
+
+/**
+ * One inference per two frames where the edge is refined and frames are at most 1/24 s apart: the refiner re-draws
+ * the reused map's edge along the new frame's colours, which follow the person. Measured on every frame of the
+ * shared clips (`npm run quality -- --engine fast --frames 1000`): mean IoU, band IoU and flicker unchanged within
+ * ±0.001 (astronaut 0.9882 → 0.9891), for half the inference time. Every third frame lost 0.01 band IoU on
+ * hopper_mall; without the refinement, every second frame lost 0.017.
+ */
+export function inferenceStride(refineEdges: boolean, fps: number): number {
+  return refineEdges && fps >= 24 ? 2 : 1;
 }
 
 /** The bubble's shape at crop resolution; feather and border are given in output pixels (`size`). */

@@ -58,9 +58,7 @@ export function createStages(plan: RenderPlan, options: OverlayOptions, model: L
     prior: plan.prior ? createPriorStage(plan, plan.prior, log) : null,
     smoother: new MaskSmoother(options.smoothing),
     compositor: new Compositor(W, H, spec.width, spec.height, shape),
-    // ISNet's 1024² map (the quality engine) already follows the hair; measured, the refinement lost there on 2 of 3
-    // shared clips, so it runs where the person model's coarse map is what the bubble is cut from.
-    edges: options.refineEdges && !plan.prior ? createEdgeStage(plan, shape, options.smoothing) : null,
+    edges: plan.refineEdges ? createEdgeStage(plan, shape, options.smoothing) : null,
     tracker: new CenterTracker(W, H, cropSide, options.center === 'auto' ? null : options.center),
   };
 }
