@@ -77,7 +77,7 @@ export async function renderStill(frame: StillFrame, options: StillOptions, log?
 /** The bubble from the edge-refined map, as the render's first frame (no temporal hold: there is no previous frame). */
 function composeRefined(frame: StillFrame, prob: Float32Array, spec: ModelSpec, shape: ShapeMask, crop: { x: number; y: number }, rgba: Uint8Array): void {
   const { rgb, width: W, height: H } = frame;
-  const refiner = new EdgeRefiner(W, H, spec.width, spec.height, { ...EDGE_REFINE_DEFAULTS, deadband: 0 });
+  const refiner = new EdgeRefiner(W, H, spec.width, spec.height, { ...EDGE_REFINE_DEFAULTS, deadband: 0, stillDeadband: 0 });
   const map = refiner.refine(rgbToYuv420p(rgb, W, H), prob, { x0: crop.x, y0: crop.y, width: shape.side, height: shape.side });
   new Compositor(W, H, W, H, shape, REFINED_SOFTNESS).compose(rgb, map, crop.x, crop.y, rgba);
 }

@@ -75,11 +75,34 @@ describe('EdgeRefiner', () => {
   });
 
   it('without the hold, noise reaches the output (the hold is what keeps a still scene still)', () => {
-    const refiner = new EdgeRefiner(W, H, MW, MH, { ...EDGE_REFINE_DEFAULTS, deadband: 0 });
+    const refiner = new EdgeRefiner(W, H, MW, MH, { ...EDGE_REFINE_DEFAULTS, deadband: 0, stillDeadband: 0 });
     const map = modelMap(MAP_EDGE);
     const first = Float32Array.from(refiner.refine(frame(2, 1), map, whole));
     const again = refiner.refine(frame(2, 7), map, whole);
     expect(Array.from(again)).not.toEqual(Array.from(first));
+  });
+
+  it('holds harder where only the colours changed (a keyframe on a still scene), not where the map moved', () => {
+    // Refit on every frame, so the second frame's fit sees whether the model's map moved.
+    const params = { ...EDGE_REFINE_DEFAULTS, fitEvery: 1 };
+    const changed = (stillDeadband: number, secondMap: Float32Array) => {
+      const refiner = new EdgeRefiner(W, H, MW, MH, { ...params, stillDeadband });
+      const first = Float32Array.from(refiner.refine(frame(6, 1), modelMap(MAP_EDGE), whole));
+      const second = refiner.refine(frame(6, 7), secondMap, whole);
+      return { count: first.filter((v, i) => v !== second[i]).length, second: Float32Array.from(second) };
+    };
+    const plain = EDGE_REFINE_DEFAULTS.deadband;
+    // Same map, new noise: the firmer hold lets through fewer of the colour-only changes than the plain one.
+    const firm = changed(EDGE_REFINE_DEFAULTS.stillDeadband, modelMap(MAP_EDGE));
+    const loose = changed(plain, modelMap(MAP_EDGE));
+    expect(loose.count).toBeGreaterThan(0);
+    expect(firm.count).toBeLessThan(loose.count / 2);
+    // The map moved by 3 px: there the plain hold applies, so both refiners give the same pixels along the edge.
+    const movedFirm = changed(EDGE_REFINE_DEFAULTS.stillDeadband, modelMap(MAP_EDGE - 3));
+    const movedLoose = changed(plain, modelMap(MAP_EDGE - 3));
+    for (let y = 0; y < H; y++) {
+      for (let x = EDGE - 8; x < MAP_EDGE + 4; x++) expect(movedFirm.second[y * W + x], `(${x},${y})`).toBe(movedLoose.second[y * W + x]);
+    }
   });
 
   it('writes only the region it is asked for', () => {

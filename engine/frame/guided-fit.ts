@@ -23,6 +23,12 @@ export class GuidedFit {
   /** Per cell: the least and most q can be over the colours of its 3×3 neighbourhood (see cellBounds). */
   readonly lo: Float32Array;
   readonly hi: Float32Array;
+  /** Per cell: 1 where the model's map moved less than `stillMapChange` in its 3×3 neighbourhood since the last fit. */
+  readonly mapStill: Uint8Array;
+  /** The coarse map of the last fit, and how much it changed since, per cell. */
+  private readonly prevP: Float32Array;
+  private readonly change: Float32Array;
+  private hasPrev = false;
   private readonly grid: Channels;
   private readonly boxed: Channels;
   private readonly raw: Float32Array[];
@@ -56,6 +62,9 @@ export class GuidedFit {
     this.rangeN = planes(6);
     this.lo = new Float32Array(n);
     this.hi = new Float32Array(n);
+    this.mapStill = new Uint8Array(n);
+    this.prevP = new Float32Array(n);
+    this.change = new Float32Array(n);
     this.pRow = samplingTable(this.gh, maskHeight);
     this.pCol = samplingTable(this.gw, maskWidth);
   }
@@ -66,6 +75,7 @@ export class GuidedFit {
     this.setWorkRect(region, R);
     this.coarseGuidance(yuv);
     this.coarseMap(prob);
+    this.markStill();
     this.moments();
     for (const c of CHANNELS) this.box(this.grid[c], this.boxed[c], R);
     this.fit();
@@ -162,6 +172,28 @@ export class GuidedFit {
         gp[j * gw + i] = top + (bot - top) * w;
       }
     }
+  }
+
+  /** mapStill: the change of the coarse map since the last fit, spread over each cell's 3×3 neighbourhood. */
+  private markStill(): void {
+    const { gw, tmp, prevP, mapStill, change } = this;
+    const p = this.grid.p;
+    const { i0, i1, j0, j1 } = this.work;
+    const limit = this.params.stillMapChange;
+    for (let j = j0; j < j1; j++) {
+      for (let k = j * gw + i0, e = j * gw + i1; k < e; k++) {
+        const d = p[k] - prevP[k];
+        // Cells the last fit did not cover hold an older value there: at worst they are judged as moving.
+        change[k] = this.hasPrev ? (d < 0 ? -d : d) : 1;
+        prevP[k] = p[k];
+      }
+    }
+    for (let j = j0; j < j1; j++) spreadMax3(change, tmp, j * gw + i0, 1, i1 - i0);
+    for (let i = i0; i < i1; i++) spreadMax3(tmp, change, j0 * gw + i, gw, j1 - j0);
+    for (let j = j0; j < j1; j++) {
+      for (let k = j * gw + i0, e = j * gw + i1; k < e; k++) mapStill[k] = change[k] < limit ? 1 : 0;
+    }
+    this.hasPrev = true;
   }
 
   /** Second moments of the coarse guidance and map, per cell. */

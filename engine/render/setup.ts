@@ -78,6 +78,7 @@ function createEdgeStage(plan: RenderPlan, shape: ShapeMask, smoothing: number):
   const params = {
     ...EDGE_REFINE_DEFAULTS,
     deadband: smoothing > 0 ? EDGE_REFINE_DEFAULTS.deadband : 0,
+    stillDeadband: smoothing > 0 ? EDGE_REFINE_DEFAULTS.stillDeadband : 0,
     fitEvery: plan.fps >= 24 ? EDGE_REFINE_DEFAULTS.fitEvery : 1,
   };
   return {
