@@ -176,7 +176,7 @@ export class GuidedFit {
 
   /** mapStill: the change of the coarse map since the last fit, spread over each cell's 3×3 neighbourhood. */
   private markStill(): void {
-    const { gw, tmp, prevP, mapStill, change } = this;
+    const { gw, prevP, mapStill, change } = this;
     const p = this.grid.p;
     const { i0, i1, j0, j1 } = this.work;
     const limit = this.params.stillMapChange;
@@ -188,8 +188,7 @@ export class GuidedFit {
         prevP[k] = p[k];
       }
     }
-    for (let j = j0; j < j1; j++) spreadMax3(change, tmp, j * gw + i0, 1, i1 - i0);
-    for (let i = i0; i < i1; i++) spreadMax3(tmp, change, j0 * gw + i, gw, j1 - j0);
+    this.separable(change, change, spreadMax3);
     for (let j = j0; j < j1; j++) {
       for (let k = j * gw + i0, e = j * gw + i1; k < e; k++) mapStill[k] = change[k] < limit ? 1 : 0;
     }
@@ -221,10 +220,15 @@ export class GuidedFit {
 
   /** Box mean with radius R (in cells) over the coarse grid, shrinking the window at the borders. */
   private box(src: Float32Array, dst: Float32Array, R: number): void {
+    this.separable(src, dst, (a, b, start, step, n) => boxLine(a, b, start, step, n, R));
+  }
+
+  /** A 1-D line filter along the work rectangle's rows, then along its columns (through `tmp`): a separable 2-D one. */
+  private separable(src: Float32Array, dst: Float32Array, line: LineFilter): void {
     const { gw, tmp } = this;
     const { i0, i1, j0, j1 } = this.work;
-    for (let j = j0; j < j1; j++) boxLine(src, tmp, j * gw + i0, 1, i1 - i0, R);
-    for (let i = i0; i < i1; i++) boxLine(tmp, dst, j0 * gw + i, gw, j1 - j0, R);
+    for (let j = j0; j < j1; j++) line(src, tmp, j * gw + i0, 1, i1 - i0);
+    for (let i = i0; i < i1; i++) line(tmp, dst, j0 * gw + i, gw, j1 - j0);
   }
 
   /** Per cell: a = (Σ + eps·I)⁻¹ · cov(I, p), b = mean p − a · mean I. */
@@ -276,14 +280,8 @@ export class GuidedFit {
   private cellBounds(): void {
     const { gw } = this;
     const { i0, i1, j0, j1 } = this.work;
-    for (let c = 0; c < 6; c++) {
-      const isMax = (c & 1) === 1;
-      const src = this.range[c];
-      const dst = this.rangeN[c];
-      const spread = isMax ? spreadMax3 : spreadMin3;
-      for (let j = j0; j < j1; j++) spread(src, this.tmp, j * gw + i0, 1, i1 - i0);
-      for (let i = i0; i < i1; i++) spread(this.tmp, dst, j0 * gw + i, gw, j1 - j0);
-    }
+    // Each channel's min and max over the 3×3 neighbourhood.
+    for (let c = 0; c < 6; c++) this.separable(this.range[c], this.rangeN[c], (c & 1) === 1 ? spreadMax3 : spreadMin3);
     const [aY, aU, aV, bb] = this.coef;
     const [yMin, yMax, uMin, uMax, vMin, vMax] = this.rangeN;
     const { lo, hi } = this;
@@ -298,6 +296,9 @@ export class GuidedFit {
     }
   }
 }
+
+/** A filter over one line of the coarse grid: n cells from `start`, `step` apart, src → dst. */
+type LineFilter = (src: Float32Array, dst: Float32Array, start: number, step: number, n: number) => void;
 
 /** One line of a 3-wide running max, shrinking at the ends: the neighbourhood range of each cell. */
 function spreadMax3(src: Float32Array, dst: Float32Array, start: number, step: number, n: number): void {
