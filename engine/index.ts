@@ -13,3 +13,5 @@ export { workSize } from './io/decode.js';
 export { buildEncoderArgs } from './io/encode.js';
 /** The model registry, for `npm run models` (models-build/) and admin views. */
 export { MODELS, modelsDir, type ModelSpec } from './models/registry.js';
+/** The WASM kernels, for `npm run models` (models-build/kernels.ts compiles them beside the models). */
+export { ASC_FLAGS, KERNELS, kernelFingerprint, kernelPath, kernelSource, kernelStampPath, type KernelName } from './kernels/registry.js';

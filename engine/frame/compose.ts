@@ -2,6 +2,9 @@ import { samplingTable } from './preprocess.js';
 import type { ShapeMask } from './shape.js';
 import { rgbToYuv601 } from './yuv420.js';
 
+/** Steps of the soft threshold's table over p ∈ [0, 1]. */
+export const SOFT_LUT_STEPS = 4096;
+
 /**
  * Builds the bubble's RGBA pixels: the crop square of the frame, with alpha = shape × soft-thresholded person
  * probability (bilinear from the model grid) and the optional ring on top. Colour is zeroed where alpha is 0,
@@ -24,7 +27,7 @@ export class Compositor {
   private readonly low: number;
   /** Soft threshold as a lookup table over p ∈ [0,1] in 1/LUT_STEPS steps, giving alpha in 0..1. */
   private readonly lut: Float32Array;
-  private static readonly LUT_STEPS = 4096;
+  private static readonly LUT_STEPS = SOFT_LUT_STEPS;
   /** Probability above which the soft threshold is exactly 1. */
   private readonly full: number;
   /** For mask column k: the first frame column whose left sample is after k (colI0 is non-decreasing). */
@@ -55,19 +58,7 @@ export class Compositor {
     for (let k = maskWidth - 2; k >= 0; k--) this.firstXFromCol[k] = Math.min(this.firstXFromCol[k], this.firstXFromCol[k + 1]);
     for (let X = 0; X < frameWidth; X++) this.lastXToCol[this.colI0[X]] = X;
     for (let k = 1; k < maskWidth; k++) this.lastXToCol[k] = Math.max(this.lastXToCol[k], this.lastXToCol[k - 1]);
-    const n = Compositor.LUT_STEPS;
-    this.lut = new Float32Array(n + 1);
-    for (let i = 0; i <= n; i++) {
-      const t = (i / n - softness.low) / (softness.high - softness.low);
-      const c = t < 0 ? 0 : t > 1 ? 1 : t;
-      const a = c * c * (3 - 2 * c); // smoothstep: no visible kink at the ends of the ramp
-      this.lut[i] = a < (softness.floor ?? 0) ? 0 : a;
-    }
-    this.full = this.lut.indexOf(1) / n;
-    // With a floor, alpha is 0 a little above `low`: the bulk clears (visibleColumns) use where it really starts.
-    let zero = 0;
-    while (zero < n && this.lut[zero + 1] === 0) zero++;
-    this.low = Math.max(softness.low, zero / n);
+    ({ lut: this.lut, full: this.full, low: this.low } = softThreshold(softness));
     this.cellEnd = new Int32Array(maskWidth);
     for (let k = 0, X = 0; k < maskWidth; k++) {
       while (X < frameWidth && this.colI0[X] <= k) X++;
@@ -411,6 +402,25 @@ export class Compositor {
     for (let X = from; X < to; X++) out[o + X] = this.softAlpha(row, X) * 255 + 0.5;
   }
 
+}
+
+/**
+ * The soft threshold as a table (alpha 0..1 at p = i / SOFT_LUT_STEPS, read at ⌊p · steps⌋), with `full`, the p
+ * from which it is exactly 1, and `low`, the p up to which it is exactly 0.
+ */
+export function softThreshold(softness: Softness): { lut: Float32Array; full: number; low: number } {
+  const n = SOFT_LUT_STEPS;
+  const lut = new Float32Array(n + 1);
+  for (let i = 0; i <= n; i++) {
+    const t = (i / n - softness.low) / (softness.high - softness.low);
+    const c = t < 0 ? 0 : t > 1 ? 1 : t;
+    const a = c * c * (3 - 2 * c); // smoothstep: no visible kink at the ends of the ramp
+    lut[i] = a < (softness.floor ?? 0) ? 0 : a;
+  }
+  // With a floor, alpha is 0 a little above `low`: the bulk clears (visibleColumns) use where it really starts.
+  let zero = 0;
+  while (zero < n && lut[zero + 1] === 0) zero++;
+  return { lut, full: lut.indexOf(1) / n, low: Math.max(softness.low, zero / n) };
 }
 
 /**

@@ -1,4 +1,7 @@
-import { GuidedFit } from './guided-fit.js';
+import { kernelModule } from '../kernels/load.js';
+import { KernelMemory } from '../kernels/memory.js';
+import { GuidedFit, guidedFitBytes, type FitKernel } from './guided-fit.js';
+import type { BubbleKernel } from './refined-bubble.js';
 import { samplingTable } from './preprocess.js';
 
 /**
@@ -71,25 +74,30 @@ export interface Region {
   height: number;
 }
 
+/** The refine kernel's exports (engine/kernels/assembly/refine.ts); pointers are byte offsets into its memory. */
+export interface RefineKernel extends FitKernel, BubbleKernel {
+  setSizes(width: number, height: number, gw: number, gh: number): void;
+  setPlanes(y: number, u: number, v: number, out: number): void;
+  setGrid(aY: number, aU: number, aV: number, b: number, lo: number, hi: number, still: number): void;
+  setTables(rowCell: number, rowCellBelow: number, rowWeight: number, colCell: number, colWeight: number, runStart: number, rowStart: number, certain: number, blockStill: number): void;
+  setParams(deadband: number, stillDeadband: number, chromaWeight: number, low: number, high: number): void;
+  evaluate(x0: number, y0: number, x1: number, y1: number, hx0: number, hy0: number, hx1: number, hy1: number): void;
+}
+
 export class EdgeRefiner {
   private readonly fit: GuidedFit;
-  /** Per frame row / column: which coarse cells it interpolates between. */
-  private readonly fRow: [Int32Array, Int32Array, Float32Array];
-  private readonly fCol: [Int32Array, Int32Array, Float32Array];
-  /** The refined map at frame resolution; also the temporal state (valid inside `held`). */
+  /** The kernel and its memory, shared with a RefinedBubble that cuts the bubble from `frame` and `out`. */
+  readonly kernel: RefineKernel;
+  readonly memory: KernelMemory;
+  /** The kernel's copy of the frame (only the rows of the last region are current). */
+  readonly frame: Uint8Array;
+  /** The refined map at frame resolution; also the temporal state (valid inside `held`). In the kernel's memory. */
   readonly out: Float32Array;
+  /** The region the last refine() wrote (of `out`, and of `frame`'s rows). */
   private held: Region | null = null;
   /** The region of the last coarse fit, and frames since. */
   private fitted: Region | null = null;
   private sinceFit = 0;
-  /** Frame columns [runStart[k], runStart[k+1]) interpolate between coarse centres k and k+1 (fCol's k0 is k). */
-  private readonly runStart: Int32Array;
-  /** Frame rows [rowStart[j], rowStart[j+1]) interpolate between coarse rows j and j+1. */
-  private readonly rowStart: Int32Array;
-  /** Per block column of the current block row: 0 or 1 when certain, -1 when evaluated per pixel. */
-  private readonly blockCertain: Int8Array;
-  /** Per block column of the current block row: 1 where the model's map stood still (the larger hold applies). */
-  private readonly blockStill: Uint8Array;
 
   constructor(
     private readonly frameWidth: number,
@@ -97,16 +105,40 @@ export class EdgeRefiner {
     maskWidth: number,
     maskHeight: number,
     private readonly params: EdgeRefineParams = EDGE_REFINE_DEFAULTS,
+    /** Bytes of kernel memory to keep free for another user of the kernel (RefinedBubble.bytes). */
+    reserve = 0,
   ) {
-    this.fit = new GuidedFit(frameWidth, frameHeight, maskWidth, maskHeight, params);
-    const { gw, gh } = this.fit;
-    this.fRow = samplingTable(frameHeight, gh);
-    this.fCol = samplingTable(frameWidth, gw);
-    this.out = new Float32Array(frameWidth * frameHeight);
-    this.runStart = spanStarts(this.fCol[0], gw, frameWidth);
-    this.rowStart = spanStarts(this.fRow[0], gh, frameHeight);
-    this.blockCertain = new Int8Array(gw);
-    this.blockStill = new Uint8Array(gw);
+    const W = frameWidth;
+    const H = frameHeight;
+    const gw = Math.ceil(W / params.cell);
+    const gh = Math.ceil(H / params.cell);
+    const mem = new KernelMemory(
+      KernelMemory.bytesFor(
+        { length: (W * H * 3) / 2, bytes: 1 }, { length: W * H, bytes: 4 }, // frame, out
+        ...[H, H, H, W, W, gw + 1, gh + 1].map((length) => ({ length, bytes: 4 as const })), // row, column tables, spans
+        { length: gw, bytes: 1 }, { length: gw, bytes: 1 }, // per-block flags
+      ) + guidedFitBytes(gw, gh, maskWidth, maskHeight) + reserve,
+    );
+    this.memory = mem;
+    this.kernel = new WebAssembly.Instance(kernelModule('refine'), { env: { memory: mem.memory } }).exports as unknown as RefineKernel;
+    this.frame = mem.u8((W * H * 3) / 2);
+    this.out = mem.f32(W * H);
+    this.fit = new GuidedFit(W, H, maskWidth, maskHeight, params, mem, this.frame, this.kernel);
+    const [rowCell, rowCellBelow, rowWeight] = samplingTable(H, gh);
+    const [colCell, , colWeight] = samplingTable(W, gw);
+    const at = <T extends Int32Array | Float32Array | Uint8Array>(a: T, values?: ArrayLike<number>) => (values && a.set(values), a.byteOffset);
+    const tables = [
+      at(mem.i32(H), rowCell), at(mem.i32(H), rowCellBelow), at(mem.f32(H), rowWeight), at(mem.i32(W), colCell), at(mem.f32(W), colWeight),
+      at(mem.i32(gw + 1), spanStarts(colCell, gw, W)), at(mem.i32(gh + 1), spanStarts(rowCell, gh, H)), at(mem.u8(gw)), at(mem.u8(gw)),
+    ] as const;
+    const k = this.kernel;
+    k.setSizes(W, H, gw, gh);
+    const uOffset = this.frame.byteOffset + W * H;
+    k.setPlanes(this.frame.byteOffset, uOffset, uOffset + (W >> 1) * (H >> 1), this.out.byteOffset);
+    const [aY, aU, aV, b] = this.fit.coef;
+    k.setGrid(aY.byteOffset, aU.byteOffset, aV.byteOffset, b.byteOffset, this.fit.lo.byteOffset, this.fit.hi.byteOffset, this.fit.mapStill.byteOffset);
+    k.setTables(...tables);
+    k.setParams(params.deadband, params.stillDeadband, params.chromaWeight, REFINED_SOFTNESS.low, REFINED_SOFTNESS.high);
   }
 
   /**
@@ -115,14 +147,40 @@ export class EdgeRefiner {
    */
   refine(yuv: Uint8Array, prob: Float32Array, region: Region): Float32Array {
     if (this.needsFit(region)) {
-      this.fit.run(yuv, prob, region);
+      // The fit reads a margin of cells around the region: the whole frame goes to the kernel (≈ 0.1 ms).
+      this.frame.set(yuv.subarray(0, this.frame.length));
+      this.fit.run(prob, region);
       this.fitted = region;
       this.sinceFit = 0;
+    } else {
+      this.copyRows(yuv, region);
     }
     this.sinceFit++;
-    this.evaluate(yuv, region);
+    const x1 = region.x0 + region.width;
+    const y1 = region.y0 + region.height;
+    // q = a·I + b per pixel of the region, held where the last frame's region overlaps (see the kernel).
+    const h = this.params.deadband > 0 || this.params.stillDeadband > 0 ? this.held : null;
+    if (h) this.kernel.evaluate(region.x0, region.y0, x1, y1, h.x0, h.y0, h.x0 + h.width, h.y0 + h.height);
+    else this.kernel.evaluate(region.x0, region.y0, x1, y1, 0, 0, 0, 0);
     this.held = region;
     return this.out;
+  }
+
+  /** The region the last refine() wrote, or null before the first. */
+  get lastRegion(): Region | null {
+    return this.held;
+  }
+
+  /** The region's rows of the three planes into the kernel's frame (whole rows: one copy per plane). */
+  private copyRows(yuv: Uint8Array, region: Region): void {
+    const W = this.frameWidth;
+    const H = this.frameHeight;
+    const cw = W >> 1;
+    const y1 = region.y0 + region.height;
+    this.frame.set(yuv.subarray(region.y0 * W, y1 * W), region.y0 * W);
+    const c0 = (region.y0 >> 1) * cw;
+    const c1 = ((y1 + 1) >> 1) * cw;
+    for (let plane = W * H; plane < (W * H * 3) / 2; plane += cw * (H >> 1)) this.frame.set(yuv.subarray(plane + c0, plane + c1), plane + c0);
   }
 
   /**
@@ -138,107 +196,6 @@ export class EdgeRefiner {
     const moved = Math.max(Math.abs(region.x0 - f.x0), Math.abs(region.y0 - f.y0), Math.abs(region.width - f.width), Math.abs(region.height - f.height));
     return moved > S;
   }
-
-  /**
-   * q = a·I + b for every pixel of the region, held by the temporal deadband. The region is walked in blocks between
-   * four coarse centres (coefficients are bilinear inside one): a block whose q is certain either way — most of a
-   * frame, far from the person's edge, where a ≈ 0 and b ≈ 0 or 1 — is filled, not evaluated.
-   */
-  private evaluate(yuv: Uint8Array, region: Region): void {
-    const x1 = region.x0 + region.width;
-    const y1 = region.y0 + region.height;
-    const kFirst = this.fCol[0][region.x0];
-    const kLast = this.fCol[0][x1 - 1];
-    const { gw, gh, lo, hi } = this.fit;
-    const certain = this.blockCertain;
-    const { low, high } = REFINED_SOFTNESS;
-    for (let j = this.fRow[0][region.y0]; j <= this.fRow[0][y1 - 1]; j++) {
-      const up = j * gw;
-      const down = Math.min(j + 1, gh - 1) * gw;
-      for (let k = kFirst; k <= kLast; k++) {
-        const k1 = k + 1 < gw ? k + 1 : k;
-        const most = Math.max(hi[up + k], hi[up + k1], hi[down + k], hi[down + k1]);
-        const least = Math.min(lo[up + k], lo[up + k1], lo[down + k], lo[down + k1]);
-        certain[k] = most <= low ? 0 : least >= high ? 1 : -1;
-        const st = this.fit.mapStill;
-        this.blockStill[k] = st[up + k] & st[up + k1] & st[down + k] & st[down + k1];
-      }
-      const rows1 = Math.min(y1, this.rowStart[j + 1]);
-      for (let Y = Math.max(region.y0, this.rowStart[j]); Y < rows1; Y++) this.evaluateRow(yuv, Y, region.x0, x1, kFirst, kLast);
-    }
-  }
-
-  /** One row: runs of certain blocks filled at once (merged), the others evaluated per pixel. */
-  private evaluateRow(yuv: Uint8Array, Y: number, x0: number, x1: number, kFirst: number, kLast: number): void {
-    const certain = this.blockCertain;
-    const o = Y * this.frameWidth;
-    for (let k = kFirst; k <= kLast; k++) {
-      const from = Math.max(x0, this.runStart[k]);
-      const c = certain[k];
-      if (c >= 0) {
-        while (k < kLast && certain[k + 1] === c) k++;
-        this.out.fill(c, o + from, o + Math.min(x1, this.runStart[k + 1]));
-        continue;
-      }
-      this.evaluateRun(yuv, Y, k, from, Math.min(x1, this.runStart[k + 1]));
-    }
-  }
-
-  /** Frame columns [from, to) of row Y, all between coarse centres k and k+1: q per pixel, then the temporal hold. */
-  private evaluateRun(yuv: Uint8Array, Y: number, k: number, from: number, to: number): void {
-    const W = this.frameWidth;
-    const H = this.frameHeight;
-    const cw = W >> 1;
-    const uRow = W * H + (Y >> 1) * cw;
-    const vRow = uRow + cw * (H >> 1);
-    const gw = this.fit.gw;
-    const k1 = Math.min(k + 1, gw - 1);
-    // The coefficients at this row's two ends of the run: bilinear between the coarse rows around Y.
-    const up = this.fRow[0][Y] * gw;
-    const down = this.fRow[1][Y] * gw;
-    const wy = this.fRow[2][Y];
-    const c = this.fit.coef;
-    const s = 1 / 255;
-    const sc = this.params.chromaWeight / 255;
-    const y0 = lerp(c[0], up, down, k, wy) * s;
-    const u0 = lerp(c[1], up, down, k, wy) * sc;
-    const v0 = lerp(c[2], up, down, k, wy) * sc;
-    const b0 = lerp(c[3], up, down, k, wy);
-    const dy = lerp(c[0], up, down, k1, wy) * s - y0;
-    const du = lerp(c[1], up, down, k1, wy) * sc - u0;
-    const dv = lerp(c[2], up, down, k1, wy) * sc - v0;
-    const db = lerp(c[3], up, down, k1, wy) - b0;
-    const cwt = this.fCol[2];
-    const out = this.out;
-    const dead = this.blockStill[k] ? this.params.stillDeadband : this.params.deadband;
-    const h = this.held;
-    const heldRow = dead > 0 && h !== null && Y >= h.y0 && Y < h.y0 + h.height;
-    const h0 = heldRow ? h.x0 : 0;
-    const h1 = heldRow ? h.x0 + h.width : 0;
-    const o = Y * W;
-    for (let X = from; X < to; X++) {
-      const w = cwt[X];
-      const ci = X >> 1;
-      const q = (y0 + dy * w) * yuv[o + X] + (u0 + du * w) * yuv[uRow + ci] + (v0 + dv * w) * yuv[vRow + ci] + b0 + db * w;
-      if (X < h0 || X >= h1) {
-        out[o + X] = q;
-        continue;
-      }
-      const prev = out[o + X];
-      const d = q - prev;
-      const ad = d < 0 ? -d : d;
-      if (ad <= dead) continue;
-      // The hold fades as the change grows (ramp over one more deadband), so a real move is followed in full.
-      const t = ad >= 2 * dead ? 1 : (ad - dead) / dead;
-      const keep = dead * (1 - t);
-      out[o + X] = d < 0 ? q + keep : q - keep;
-    }
-  }
-}
-
-/** Coefficient grid `g` at column k, between rows starting at `up` and `down`, weight `w` toward `down`. */
-function lerp(g: Float32Array, up: number, down: number, k: number, w: number): number {
-  return g[up + k] + (g[down + k] - g[up + k]) * w;
 }
 
 /** For a non-decreasing cell index per pixel: the first pixel of each cell's span (`size` past the end). */

@@ -145,7 +145,8 @@ async function finishFrame(ctx: LoopContext, f: InFlight, counts: LoopCounts, la
   if (io.encoder) {
     const out = await io.encoder.acquire();
     clock.lap('encodeWaitMs');
-    compositor.composeYuv(f.frame, map, x0, y0, out);
+    if (stages.edges?.bubble) stages.edges.bubble.composeYuv(x0, y0, out);
+    else compositor.composeYuv(f.frame, map, x0, y0, out);
     io.encoder.write(out);
     clock.lap('composeMs');
   }

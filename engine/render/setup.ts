@@ -4,6 +4,7 @@ import { Compositor } from '../frame/compose.js';
 import type { ShapeMask } from '../frame/shape.js';
 import { PriorFusion } from '../frame/fuse.js';
 import { EDGE_REFINE_DEFAULTS, EdgeRefiner, REFINED_SOFTNESS } from '../frame/edges.js';
+import { RefinedBubble } from '../frame/refined-bubble.js';
 import { CenterTracker } from '../frame/person.js';
 import { YuvPreprocessor, yuvMatrixOf } from '../frame/preprocess.js';
 import { MaskSmoother } from '../frame/smoothing.js';
@@ -31,6 +32,8 @@ export interface FrameStages {
 export interface EdgeStage {
   refiner: EdgeRefiner;
   compositor: Compositor;
+  /** The bubble cut inside the refine kernel (shapes without a ring), else null: `compositor` draws it. */
+  bubble: RefinedBubble | null;
 }
 
 /**
@@ -81,9 +84,12 @@ function createEdgeStage(plan: RenderPlan, shape: ShapeMask, smoothing: number):
     stillDeadband: smoothing > 0 ? EDGE_REFINE_DEFAULTS.stillDeadband : 0,
     fitEvery: plan.fps >= 24 ? EDGE_REFINE_DEFAULTS.fitEvery : 1,
   };
+  const kernelBubble = shape.ring === null;
+  const refiner = new EdgeRefiner(W, H, spec.width, spec.height, params, kernelBubble ? RefinedBubble.bytes(shape.side) : 0);
   return {
-    refiner: new EdgeRefiner(W, H, spec.width, spec.height, params),
+    refiner,
     compositor: new Compositor(W, H, W, H, shape, REFINED_SOFTNESS),
+    bubble: kernelBubble ? new RefinedBubble(refiner, shape, REFINED_SOFTNESS, W, H) : null,
   };
 }
 

@@ -1,0 +1,88 @@
+// AssemblyScript: the bubble's yuva420p pixels from the refined map (the JS side: engine/frame/refined-bubble.ts;
+// the general compositor, engine/frame/compose.ts, keeps the model-grid maps, the ring and the mask output).
+// Reads the frame copy and the refined map of the refine kernel in the same memory (the last evaluate()'s region must
+// cover the crop). Alpha = shape × soft threshold of the map, per pixel in f64 as the JS compositor
+// computes it (same bytes); luma is the frame's where alpha > 0, else black (16); a chroma sample is the frame's
+// where any of its four pixels is visible, else neutral (128).
+
+let W: i32 = 0;
+let pY: usize = 0;
+let pU: usize = 0;
+let pV: usize = 0;
+let pMap: usize = 0;
+let side: i32 = 0;
+let pShapeF: usize = 0;
+let pStart: usize = 0;
+let pEnd: usize = 0;
+let pLut: usize = 0;
+let lutSteps: i32 = 0;
+let lowCut: f32 = 0;
+let pDst: usize = 0;
+
+/** The frame (planar yuv420p, width × height) and the refined map (f32 per frame pixel) the bubble is cut from. */
+export function setSource(width: i32, y: usize, u: usize, v: usize, map: usize): void {
+  W = width;
+  pY = y;
+  pU = u;
+  pV = v;
+  pMap = map;
+}
+
+/** The bubble: its side, the shape's alpha (f32, side²) and per row its non-zero span, the threshold's table. */
+export function setBubble(bubbleSide: i32, shapeAlpha: usize, spanStart: usize, spanEnd: usize, lut: usize, steps: i32, low: f32, dst: usize): void {
+  side = bubbleSide;
+  pShapeF = shapeAlpha;
+  pStart = spanStart;
+  pEnd = spanEnd;
+  pLut = lut;
+  lutSteps = steps;
+  lowCut = low;
+  pDst = dst;
+}
+
+/** Writes the side × side bubble at (x0, y0) (both even) into dst: Y, U, V, A planes. */
+export function composeBubble(x0: i32, y0: i32): void {
+  const cs = side >> 1;
+  const uDst = pDst + <usize>(side * side);
+  const vDst = uDst + <usize>(cs * cs);
+  const aDst = vDst + <usize>(cs * cs);
+  memory.fill(pDst, 16, <usize>(side * side));
+  memory.fill(uDst, 128, <usize>(2 * cs * cs));
+  memory.fill(aDst, 0, <usize>(side * side));
+  for (let j = 0; j < side; j++) {
+    const Y = y0 + j;
+    const a0 = load<i32>(pStart + (<usize>j << 2));
+    const a1 = load<i32>(pEnd + (<usize>j << 2));
+    const map = pMap + (<usize>(Y * W + x0) << 2);
+    const src = pY + <usize>(Y * W + x0);
+    const shape = pShapeF + (<usize>(j * side) << 2);
+    const yRow = pDst + <usize>(j * side);
+    const aRow = aDst + <usize>(j * side);
+    for (let i = a0; i < a1; i++) {
+      const p = load<f32>(map + (<usize>i << 2));
+      if (p <= lowCut) continue;
+      const k = p >= 1 ? lutSteps : <i32>(<f64>p * <f64>lutSteps);
+      const a = <f64>load<f32>(shape + (<usize>i << 2)) * <f64>load<f32>(pLut + (<usize>k << 2));
+      const a8 = <i32>(a * 255 + 0.5);
+      if (a8 == 0) continue;
+      store<u8>(aRow + i, <u8>a8);
+      store<u8>(yRow + i, load<u8>(src + i));
+    }
+    if (j & 1) chromaRow(j, x0, y0, cs, uDst, vDst, aDst);
+  }
+}
+
+/** Chroma row j >> 1 (luma rows j − 1 and j): the frame's U/V where any of the four pixels is visible. */
+function chromaRow(j: i32, x0: i32, y0: i32, cs: i32, uDst: usize, vDst: usize, aDst: usize): void {
+  const cw = W >> 1;
+  const src = <usize>(((y0 + j) >> 1) * cw + (x0 >> 1));
+  const above = aDst + <usize>((j - 1) * side);
+  const here = aDst + <usize>(j * side);
+  const o = <usize>((j >> 1) * cs);
+  for (let ci = 0; ci < cs; ci++) {
+    const i = <usize>(ci << 1);
+    if ((load<u16>(above + i) | load<u16>(here + i)) == 0) continue;
+    store<u8>(uDst + o + ci, load<u8>(pU + src + ci));
+    store<u8>(vDst + o + ci, load<u8>(pV + src + ci));
+  }
+}
