@@ -64,7 +64,7 @@ export class Compositor {
       while (X < frameWidth && this.colI0[X] <= k) X++;
       this.cellEnd[k] = X; // a mask column no frame column starts at gets an empty cell
     }
-    this.shape8 = shapeBytes(shape);
+    this.shape8 = shapeByteSpans(shape);
     this.planes = yuvPlanes(frameWidth, frameHeight, shape.side);
   }
 
@@ -458,11 +458,17 @@ function yuvPlanes(W: number, H: number, side: number): YuvPlanes {
   return { uSrc, vSrc: uSrc + (W >> 1) * (H >> 1), yOut: 0, uOut, vOut: uOut + cs * cs, aOut: uOut + 2 * cs * cs };
 }
 
-/** The shape's alpha rounded to bytes as the compositor rounds it, and each row's span of non-zero bytes. */
-function shapeBytes(shape: ShapeMask): { alpha: Uint8Array; start: Int32Array; end: Int32Array } {
+/** The shape's alpha rounded to bytes as the compositor rounds it. */
+export function shapeBytes(alpha: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(alpha.length);
+  for (let i = 0; i < alpha.length; i++) bytes[i] = (alpha[i] * 255 + 0.5) | 0;
+  return bytes;
+}
+
+/** The shape's alpha in bytes, and each row's span of non-zero bytes. */
+function shapeByteSpans(shape: ShapeMask): { alpha: Uint8Array; start: Int32Array; end: Int32Array } {
   const { side } = shape;
-  const alpha = new Uint8Array(side * side);
-  for (let i = 0; i < alpha.length; i++) alpha[i] = (shape.alpha[i] * 255 + 0.5) | 0;
+  const alpha = shapeBytes(shape.alpha);
   const start = new Int32Array(side);
   const end = new Int32Array(side);
   for (let y = 0; y < side; y++) {

@@ -1,12 +1,12 @@
 import { KernelMemory } from '../kernels/memory.js';
-import { softThreshold, SOFT_LUT_STEPS, type Softness } from './compose.js';
+import { shapeBytes, softThreshold, SOFT_LUT_STEPS, type Softness } from './compose.js';
 import type { EdgeRefiner } from './edges.js';
 import type { ShapeMask } from './shape.js';
 
 /** The compose exports of the refine kernel (engine/kernels/assembly/compose.ts). */
 export interface BubbleKernel {
   setSource(width: number, y: number, u: number, v: number, map: number): void;
-  setBubble(side: number, shapeAlpha: number, spanStart: number, spanEnd: number, lut: number, steps: number, low: number, dst: number): void;
+  setBubble(side: number, shapeAlpha: number, shapeBytes: number, spanStart: number, spanEnd: number, lut: number, steps: number, low: number, full: number, dst: number): void;
   composeBubble(x0: number, y0: number): void;
 }
 
@@ -23,7 +23,7 @@ export class RefinedBubble {
   static bytes(side: number): number {
     const cs = side >> 1;
     return KernelMemory.bytesFor(
-      { length: side * side, bytes: 4 }, { length: side, bytes: 4 }, { length: side, bytes: 4 }, // shape, spans
+      { length: side * side, bytes: 4 }, { length: side * side, bytes: 1 }, { length: side, bytes: 4 }, { length: side, bytes: 4 }, // shape, spans
       { length: SOFT_LUT_STEPS + 1, bytes: 4 }, { length: 2 * side * side + 2 * cs * cs, bytes: 1 }, // table, output
     );
   }
@@ -41,14 +41,16 @@ export class RefinedBubble {
     const cs = side >> 1;
     const copy = <T extends Float32Array | Int32Array>(into: T, from: ArrayLike<number>) => (into.set(from), into.byteOffset);
     const alpha = copy(mem.f32(side * side), shape.alpha);
+    const bytes = mem.u8(side * side);
+    bytes.set(shapeBytes(shape.alpha));
     const start = copy(mem.i32(side), shape.spanStart);
     const end = copy(mem.i32(side), shape.spanEnd);
-    const { lut, low } = softThreshold(softness);
+    const { lut, low, full } = softThreshold(softness);
     const table = copy(mem.f32(lut.length), lut);
     this.dst = mem.u8(2 * side * side + 2 * cs * cs);
     const u = frame.byteOffset + frameWidth * frameHeight;
     kernel.setSource(frameWidth, frame.byteOffset, u, u + (frameWidth >> 1) * (frameHeight >> 1), out.byteOffset);
-    kernel.setBubble(side, alpha, start, end, table, SOFT_LUT_STEPS, low, this.dst.byteOffset);
+    kernel.setBubble(side, alpha, bytes.byteOffset, start, end, table, SOFT_LUT_STEPS, low, full, this.dst.byteOffset);
   }
 
   /** The bubble at (x0, y0) (even) of the refiner's last frame, into `out` (side² Y, then U, V, A). */

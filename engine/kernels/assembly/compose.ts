@@ -17,6 +17,8 @@ let pEnd: usize = 0;
 let pLut: usize = 0;
 let lutSteps: i32 = 0;
 let lowCut: f32 = 0;
+let fullCut: f32 = 0;
+let pShape8: usize = 0;
 let pDst: usize = 0;
 
 /** The frame (planar yuv420p, width × height) and the refined map (f32 per frame pixel) the bubble is cut from. */
@@ -28,8 +30,13 @@ export function setSource(width: i32, y: usize, u: usize, v: usize, map: usize):
   pMap = map;
 }
 
-/** The bubble: its side, the shape's alpha (f32, side²) and per row its non-zero span, the threshold's table. */
-export function setBubble(bubbleSide: i32, shapeAlpha: usize, spanStart: usize, spanEnd: usize, lut: usize, steps: i32, low: f32, dst: usize): void {
+/**
+ * The bubble: its side, the shape's alpha (f32, side², and rounded to bytes as the JS compositor rounds it) and per
+ * row its non-zero span; the threshold's table, the p up to which it is 0 and from which it is 1.
+ */
+export function setBubble(bubbleSide: i32, shapeAlpha: usize, shapeBytes: usize, spanStart: usize, spanEnd: usize, lut: usize, steps: i32, low: f32, full: f32, dst: usize): void {
+  pShape8 = shapeBytes;
+  fullCut = full;
   side = bubbleSide;
   pShapeF = shapeAlpha;
   pStart = spanStart;
@@ -58,18 +65,40 @@ export function composeBubble(x0: i32, y0: i32): void {
     const shape = pShapeF + (<usize>(j * side) << 2);
     const yRow = pDst + <usize>(j * side);
     const aRow = aDst + <usize>(j * side);
-    for (let i = a0; i < a1; i++) {
-      const p = load<f32>(map + (<usize>i << 2));
-      if (p <= lowCut) continue;
-      const k = p >= 1 ? lutSteps : <i32>(<f64>p * <f64>lutSteps);
-      const a = <f64>load<f32>(shape + (<usize>i << 2)) * <f64>load<f32>(pLut + (<usize>k << 2));
-      const a8 = <i32>(a * 255 + 0.5);
-      if (a8 == 0) continue;
-      store<u8>(aRow + i, <u8>a8);
-      store<u8>(yRow + i, load<u8>(src + i));
+    const shape8 = pShape8 + <usize>(j * side);
+    const lowV = f32x4.splat(lowCut);
+    const fullV = f32x4.splat(fullCut);
+    let i = a0;
+    // Four pixels at a time where all four are background (nothing to write) or all four certain person inside the
+    // shape (alpha = the shape's bytes, luma the frame's); the soft edge, pixel by pixel.
+    for (; i + 4 <= a1; i += 4) {
+      const p = v128.load(map + (<usize>i << 2));
+      if (!v128.any_true(f32x4.gt(p, lowV))) continue;
+      if (i32x4.all_true(f32x4.ge(p, fullV)) && i8x16.all_true(v128.load32_splat(shape8 + i))) {
+        store<u32>(aRow + i, load<u32>(shape8 + i));
+        store<u32>(yRow + i, load<u32>(src + i));
+        continue;
+      }
+      softPixel(map, shape, src, yRow, aRow, i);
+      softPixel(map, shape, src, yRow, aRow, i + 1);
+      softPixel(map, shape, src, yRow, aRow, i + 2);
+      softPixel(map, shape, src, yRow, aRow, i + 3);
     }
+    for (; i < a1; i++) softPixel(map, shape, src, yRow, aRow, i);
     if (j & 1) chromaRow(j, x0, y0, cs, uDst, vDst, aDst);
   }
+}
+
+/** One pixel: alpha = shape × the soft threshold's table at p, in f64 as the JS compositor computes it. */
+@inline function softPixel(map: usize, shape: usize, src: usize, yRow: usize, aRow: usize, i: i32): void {
+  const p = load<f32>(map + (<usize>i << 2));
+  if (p <= lowCut) return;
+  const k = p >= 1 ? lutSteps : <i32>(<f64>p * <f64>lutSteps);
+  const a = <f64>load<f32>(shape + (<usize>i << 2)) * <f64>load<f32>(pLut + (<usize>k << 2));
+  const a8 = <i32>(a * 255 + 0.5);
+  if (a8 == 0) return;
+  store<u8>(aRow + i, <u8>a8);
+  store<u8>(yRow + i, load<u8>(src + i));
 }
 
 /** Chroma row j >> 1 (luma rows j − 1 and j): the frame's U/V where any of the four pixels is visible. */
