@@ -8,7 +8,7 @@ import { modelsDir } from '../models/registry.js';
  * The engine's WASM kernels: AssemblyScript sources here (engine/kernels/assembly), compiled by `npm run models`
  * into <MODELS_DIR>/kernels beside the models — a build output, like them, never committed.
  */
-export const KERNELS = ['refine'] as const;
+export const KERNELS = ['refine', 'preprocess'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 /** The compiler's flags: optimised, SIMD, no runtime (the kernels never allocate), memory handed in by JS. */
