@@ -129,4 +129,41 @@ describe('status messages from queue events', () => {
       await notifier.close();
     }
   });
+
+  it('a job that fails before its status message is stored still gets its failure notice (a 429 held the "queued")', async () => {
+    worker ??= new Worker(RENDER_QUEUE, async (): Promise<unknown> => {
+      throw new UnrecoverableError('pipeline:render_failed: injected');
+    }, { connection, prefix: env.prefix });
+    const wire = recordingFetch();
+    const { log } = captureLogger();
+    const notifier = createStatusNotifier({ api: new Api(TOKEN, { fetch: wire.fetch }), queue: env.pipeline.queue, store: env.store, redisUrl: REDIS_URL, prefix: env.prefix, minIntervalMs: 150, log });
+    await notifier.listen();
+    try {
+      // The dialogue's order of work: enqueue first; the status message is stored only after "queued" was sent.
+      const { jobId } = await enqueueJob(env.pipeline.queue, {
+        chatId: 904,
+        userId: 904,
+        messageId: 14,
+        head: { source: 'telegram', kind: 'video', fileId: 'AAAAhead', fileUniqueId: 'UUUUhead' },
+        output: 'note',
+        failureNotice: 'bot',
+      });
+      const end = Date.now() + 10_000;
+      while ((await (await env.pipeline.queue.getJob(jobId))?.getState()) !== 'failed') {
+        if (Date.now() > end) throw new Error('job did not fail');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await new Promise((r) => setTimeout(r, 400)); // the failure event has been heard, and there is no record yet
+      expect(wire.of('editMessageText').filter((c) => c.params.chat_id === 904)).toHaveLength(0);
+      await env.store.setStatus(jobId, { chatId: 904, messageId: 501, lang: 'en' });
+      await env.store.claimStatusText(jobId, en.queued);
+      await waitFor(() => wire.of('editMessageText').some((c) => c.params.chat_id === 904), 'failure notice after the record');
+      expect(wire.of('editMessageText').find((c) => c.params.chat_id === 904)!.params).toMatchObject({
+        message_id: 501,
+        text: en.statusFailed(failureText('render_failed', 'en')),
+      });
+    } finally {
+      await notifier.close();
+    }
+  });
 });

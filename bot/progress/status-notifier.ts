@@ -48,6 +48,9 @@ export interface StatusNotifierOptions {
 
 /** Remembered job ids are bounded: only recent jobs can still have stray events in flight. */
 const MAX_REMEMBERED_JOBS = 10_000;
+/** How long a final notice waits for its job's status message to be stored (see chatOnceStored), and how often it looks. */
+const STATUS_RECORD_WAIT_MS = 120_000;
+const STATUS_RECORD_POLL_MS = 250;
 
 export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
   let listening: Awaited<ReturnType<typeof listenToQueueEvents>> | null = null;
@@ -71,6 +74,25 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
     return rec.chatId;
   }
 
+  /**
+   * A job can end before its dialogue has stored the status message: the dialogue enqueues, then sends "queued",
+   * and that send may wait out a 429 while a bad file fails within a second. A final notice of a job the bot
+   * enqueued (`failureNotice: 'bot'`) therefore waits for the record instead of being dropped; other jobs (the CLI's)
+   * have no status message and get nothing.
+   */
+  async function chatOnceStored(jobId: string): Promise<number | null> {
+    const job = await o.queue.getJob(jobId);
+    if (job?.data.failureNotice !== 'bot') return null;
+    const end = Date.now() + STATUS_RECORD_WAIT_MS;
+    while (!closed && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, STATUS_RECORD_POLL_MS));
+      const chatId = await chatOf(jobId);
+      if (chatId !== null) return chatId;
+    }
+    if (!closed) o.log.warn({ jobId }, 'status message never stored: final notice not shown');
+    return null;
+  }
+
   async function queueProgress(jobId: string, render: Render): Promise<void> {
     if (finished.has(jobId)) return;
     const chatId = await chatOf(jobId);
@@ -84,8 +106,8 @@ export function createStatusNotifier(o: StatusNotifierOptions): StatusNotifier {
         finished.add(jobId);
         remember(finished);
       } else finished.delete(jobId);
-      const chatId = await chatOf(jobId);
-      if (chatId === null) return;
+      const chatId = (await chatOf(jobId)) ?? (final ? await chatOnceStored(jobId) : null);
+      if (chatId === null || closed) return;
       const render: Render = (lang) => ({ body: text(lang), markup: keyboard?.(lang) });
       await lanes.now(chatId, jobId, { run: () => editStatus(o, jobId, render), progress: false, skip: () => false });
     },
