@@ -1,4 +1,6 @@
 import { engineConfig } from './config.js';
+import { kernelModule } from './kernels/load.js';
+import { KERNELS } from './kernels/registry.js';
 import { MODELS } from './models/registry.js';
 import { getModel, gpuName, peekModel } from './session.js';
 import type { EngineName } from './types.js';
@@ -7,9 +9,12 @@ const PERSON_MODELS = [MODELS.selfie_general, MODELS.selfie_landscape];
 
 /**
  * Loads the models behind the given engines so the first job does not pay for it. The quality engine runs the person
- * models too (their map bounds ISNet's, see engine/frame/fuse.ts), so warming it loads both kinds.
+ * models too (their map bounds ISNet's, see engine/frame/fuse.ts), so warming it loads both kinds. The WASM kernels
+ * are compiled too.
  */
 export async function warmup(engines: EngineName[]): Promise<void> {
+  // The WASM kernels first: compiled once per process, and a missing or stale build fails here, not in the first job.
+  for (const name of KERNELS) kernelModule(name);
   const specs = new Set(engines.flatMap((e) => (e === 'fast' ? PERSON_MODELS : [MODELS.isnet_medium, ...PERSON_MODELS])));
   await Promise.all([...specs].map((s) => getModel(s)));
 }
