@@ -126,10 +126,9 @@ export class EdgeRefiner {
     this.fit = new GuidedFit(W, H, maskWidth, maskHeight, params, mem, this.frame, this.kernel);
     const [rowCell, rowCellBelow, rowWeight] = samplingTable(H, gh);
     const [colCell, , colWeight] = samplingTable(W, gw);
-    const at = <T extends Int32Array | Float32Array | Uint8Array>(a: T, values?: ArrayLike<number>) => (values && a.set(values), a.byteOffset);
     const tables = [
-      at(mem.i32(H), rowCell), at(mem.i32(H), rowCellBelow), at(mem.f32(H), rowWeight), at(mem.i32(W), colCell), at(mem.f32(W), colWeight),
-      at(mem.i32(gw + 1), spanStarts(colCell, gw, W)), at(mem.i32(gh + 1), spanStarts(rowCell, gh, H)), at(mem.u8(gw)), at(mem.u8(gw)),
+      mem.copyOf(rowCell), mem.copyOf(rowCellBelow), mem.copyOf(rowWeight), mem.copyOf(colCell), mem.copyOf(colWeight),
+      mem.copyOf(spanStarts(colCell, gw, W)), mem.copyOf(spanStarts(rowCell, gh, H)), mem.u8(gw).byteOffset, mem.u8(gw).byteOffset,
     ] as const;
     const k = this.kernel;
     k.setSizes(W, H, gw, gh);

@@ -68,11 +68,7 @@ export class GuidedFit {
     this.hi = plane(HI);
     this.mapStill = mem.u8(n);
     this.prob = mem.f32(maskWidth * maskHeight);
-    const tables = [...samplingTable(this.gh, maskHeight), ...samplingTable(this.gw, maskWidth)].map((t) => {
-      const copy = t instanceof Int32Array ? mem.i32(t.length) : mem.f32(t.length);
-      copy.set(t);
-      return copy.byteOffset;
-    });
+    const tables = [...samplingTable(this.gh, maskHeight), ...samplingTable(this.gw, maskWidth)].map((t) => mem.copyOf(t));
     kernel.setFitLayout(frameWidth, frameHeight, this.gw, this.gh, params.cell, maskWidth, planes.byteOffset, frame.byteOffset, this.prob.byteOffset, this.mapStill.byteOffset);
     kernel.setFitTables(tables[0]!, tables[1]!, tables[2]!, tables[3]!, tables[4]!, tables[5]!);
   }

@@ -71,11 +71,7 @@ export class YuvPreprocessor {
     const mem = new KernelMemory(KernelMemory.bytesFor({ length: (frameWidth * frameHeight * 3) / 2, bytes: 1 }, f32(3 * mw * mh), ...[mw, mw, mw, mh, mh, mh].map(f32)));
     this.frame = mem.u8((frameWidth * frameHeight * 3) / 2);
     this.input = mem.f32(3 * mw * mh);
-    const tables = [...samplingTable(mw, frameWidth), ...samplingTable(mh, frameHeight)].map((t) => {
-      const copy = t instanceof Int32Array ? mem.i32(t.length) : mem.f32(t.length);
-      copy.set(t);
-      return copy.byteOffset;
-    });
+    const tables = [...samplingTable(mw, frameWidth), ...samplingTable(mh, frameHeight)].map((t) => mem.copyOf(t));
     const k = new WebAssembly.Instance(kernelModule('preprocess'), { env: { memory: mem.memory } }).exports as unknown as PreprocessKernel;
     k.setLayout(frameWidth, frameHeight, mw, mh, this.frame.byteOffset, this.input.byteOffset, tables[0]!, tables[1]!, tables[2]!, tables[3]!, tables[4]!, tables[5]!);
     const m = YUV_TO_RGB[matrix];

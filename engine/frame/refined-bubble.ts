@@ -39,18 +39,16 @@ export class RefinedBubble {
     const { memory: mem, kernel, frame, out } = refiner;
     const { side } = shape;
     const cs = side >> 1;
-    const copy = <T extends Float32Array | Int32Array>(into: T, from: ArrayLike<number>) => (into.set(from), into.byteOffset);
-    const alpha = copy(mem.f32(side * side), shape.alpha);
-    const bytes = mem.u8(side * side);
-    bytes.set(shapeBytes(shape.alpha));
-    const start = copy(mem.i32(side), shape.spanStart);
-    const end = copy(mem.i32(side), shape.spanEnd);
+    const alpha = mem.copyOf(shape.alpha);
+    const bytes = mem.copyOf(shapeBytes(shape.alpha));
+    const start = mem.copyOf(shape.spanStart);
+    const end = mem.copyOf(shape.spanEnd);
     const { lut, low, full } = softThreshold(softness);
-    const table = copy(mem.f32(lut.length), lut);
+    const table = mem.copyOf(lut);
     this.dst = mem.u8(2 * side * side + 2 * cs * cs);
     const u = frame.byteOffset + frameWidth * frameHeight;
     kernel.setSource(frameWidth, frame.byteOffset, u, u + (frameWidth >> 1) * (frameHeight >> 1), out.byteOffset);
-    kernel.setBubble(side, alpha, bytes.byteOffset, start, end, table, SOFT_LUT_STEPS, low, full, this.dst.byteOffset);
+    kernel.setBubble(side, alpha, bytes, start, end, table, SOFT_LUT_STEPS, low, full, this.dst.byteOffset);
   }
 
   /** The bubble at (x0, y0) (even) of the refiner's last frame, into `out` (side² Y, then U, V, A). */

@@ -31,6 +31,13 @@ export class KernelMemory {
     return new Uint8Array(this.memory.buffer, this.take(length), length);
   }
 
+  /** A copy of `values` here (a table a kernel reads), as its byte offset: what the kernel is handed. */
+  copyOf(values: Int32Array | Float32Array | Uint8Array): number {
+    const copy = values instanceof Int32Array ? this.i32(values.length) : values instanceof Float32Array ? this.f32(values.length) : this.u8(values.length);
+    copy.set(values);
+    return copy.byteOffset;
+  }
+
   private take(bytes: number): number {
     const at = this.next;
     this.next = at + align(bytes) + SLACK;
