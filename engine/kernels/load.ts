@@ -20,7 +20,8 @@ const compiled = new Map<string, WebAssembly.Module>();
  * other code than the repository holds, so it is refused with the command that fixes it.
  */
 export function kernelModule(name: KernelName): WebAssembly.Module {
-  return loadKernel(kernelPath(name), kernelStampPath(name), kernelFingerprint(name));
+  // Checked once per process: the fingerprint hashes the sources, not worth redoing for every render.
+  return compiled.get(kernelPath(name)) ?? loadKernel(kernelPath(name), kernelStampPath(name), kernelFingerprint(name));
 }
 
 /** The module at `path` if the stamp beside it records `fingerprint`; compiled once per path and process. */
