@@ -84,6 +84,11 @@ export interface RefineKernel extends FitKernel, BubbleKernel {
   evaluate(x0: number, y0: number, x1: number, y1: number, hx0: number, hy0: number, hx1: number, hy1: number): void;
 }
 
+/**
+ * The refiner of one render: it lays out the refine kernel's memory (engine/kernels/assembly/refine.ts and
+ * guided-fit.ts do the arithmetic: the coarse fit, then q = a·I + b per pixel of the region with the temporal hold;
+ * blocks whose q is certain either way are filled, not evaluated) and decides when to refit.
+ */
 export class EdgeRefiner {
   private readonly fit: GuidedFit;
   /** The kernel and its memory, shared with a RefinedBubble that cuts the bubble from `frame` and `out`. */
