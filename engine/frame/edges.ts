@@ -76,8 +76,8 @@ export interface Region {
 
 /** The refine kernel's exports (engine/kernels/assembly/refine.ts); pointers are byte offsets into its memory. */
 export interface RefineKernel extends FitKernel, BubbleKernel {
-  setSizes(width: number, height: number, gw: number, gh: number): void;
-  setPlanes(y: number, u: number, v: number, out: number): void;
+  setSizes(gw: number, gh: number): void;
+  setPlanes(width: number, y: number, u: number, v: number, out: number): void;
   setGrid(aY: number, aU: number, aV: number, b: number, lo: number, hi: number, still: number): void;
   setTables(rowCell: number, rowCellBelow: number, rowWeight: number, colCell: number, colWeight: number, runStart: number, rowStart: number, certain: number, blockStill: number): void;
   setParams(deadband: number, stillDeadband: number, chromaWeight: number, low: number, high: number): void;
@@ -91,11 +91,11 @@ export interface RefineKernel extends FitKernel, BubbleKernel {
  */
 export class EdgeRefiner {
   private readonly fit: GuidedFit;
-  /** The kernel and its memory, shared with a RefinedBubble that cuts the bubble from `frame` and `out`. */
+  /** The kernel and its memory, shared with a RefinedBubble that cuts the bubble from `frame` and `out` (the kernel knows where they are). */
   readonly kernel: RefineKernel;
   readonly memory: KernelMemory;
   /** The kernel's copy of the frame (only the rows of the last region are current). */
-  readonly frame: Uint8Array;
+  private readonly frame: Uint8Array;
   /** The refined map at frame resolution; also the temporal state (valid inside `held`). In the kernel's memory. */
   readonly out: Float32Array;
   /** The region the last refine() wrote (of `out`, and of `frame`'s rows). */
@@ -136,9 +136,9 @@ export class EdgeRefiner {
       mem.copyOf(spanStarts(colCell, gw, W)), mem.copyOf(spanStarts(rowCell, gh, H)), mem.u8(gw).byteOffset, mem.u8(gw).byteOffset,
     ] as const;
     const k = this.kernel;
-    k.setSizes(W, H, gw, gh);
+    k.setSizes(gw, gh);
     const uOffset = this.frame.byteOffset + W * H;
-    k.setPlanes(this.frame.byteOffset, uOffset, uOffset + (W >> 1) * (H >> 1), this.out.byteOffset);
+    k.setPlanes(W, this.frame.byteOffset, uOffset, uOffset + (W >> 1) * (H >> 1), this.out.byteOffset);
     const [aY, aU, aV, b] = this.fit.coef;
     k.setGrid(aY.byteOffset, aU.byteOffset, aV.byteOffset, b.byteOffset, this.fit.lo.byteOffset, this.fit.hi.byteOffset, this.fit.mapStill.byteOffset);
     k.setTables(...tables);

@@ -87,7 +87,7 @@ export class GuidedFit {
    * The coarse cells the region needs: its own, plus the two box means' reach (2R) and one for interpolation. Cells
    * at the rectangle's border see a shrunk window, which only changes cells the region does not read.
    */
-  workRect(region: Region, R: number): { i0: number; i1: number; j0: number; j1: number } {
+  private workRect(region: Region, R: number): { i0: number; i1: number; j0: number; j1: number } {
     const S = this.params.cell;
     const M = 2 * R + 1;
     return {

@@ -42,7 +42,7 @@ describe('RefinedBubble (the refine kernel cuts the bubble)', () => {
 
   it('writes the same bytes as the compositor on the refined map, frame after frame, crop moving', () => {
     const refiner = new EdgeRefiner(W, H, MW, MH, undefined, RefinedBubble.bytes(SIDE));
-    const bubble = new RefinedBubble(refiner, shape, REFINED_SOFTNESS, W, H);
+    const bubble = new RefinedBubble(refiner, shape, REFINED_SOFTNESS);
     const compositor = new Compositor(W, H, W, H, shape, REFINED_SOFTNESS);
     const crops = [[20, 10], [22, 12], [40, 20], [0, 0], [64, 24], [30, 14]];
     let visible = 0;
@@ -66,7 +66,7 @@ describe('RefinedBubble (the refine kernel cuts the bubble)', () => {
 
   it('refuses a crop outside what the refiner last refined (it would read stale rows)', () => {
     const refiner = new EdgeRefiner(W, H, MW, MH, undefined, RefinedBubble.bytes(SIDE));
-    const bubble = new RefinedBubble(refiner, shape, REFINED_SOFTNESS, W, H);
+    const bubble = new RefinedBubble(refiner, shape, REFINED_SOFTNESS);
     const out = new Uint8Array((SIDE * SIDE * 5) / 2);
     expect(() => bubble.composeYuv(0, 0, out)).toThrow(/outside the region/);
     refiner.refine(frame(1), modelMap(80), { x0: 10, y0: 10, width: SIDE, height: SIDE });

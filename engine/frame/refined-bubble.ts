@@ -5,7 +5,6 @@ import type { ShapeMask } from './shape.js';
 
 /** The compose exports of the refine kernel (engine/kernels/assembly/compose.ts). */
 export interface BubbleKernel {
-  setSource(width: number, y: number, u: number, v: number, map: number): void;
   setBubble(side: number, shapeAlpha: number, shapeBytes: number, spanStart: number, spanEnd: number, lut: number, steps: number, low: number, full: number, dst: number): void;
   composeBubble(x0: number, y0: number): void;
 }
@@ -32,11 +31,9 @@ export class RefinedBubble {
     private readonly refiner: EdgeRefiner,
     private readonly shape: ShapeMask,
     softness: Softness,
-    frameWidth: number,
-    frameHeight: number,
   ) {
     if (shape.ring) throw new Error('RefinedBubble draws shapes without a ring (Compositor blends the ring)');
-    const { memory: mem, kernel, frame, out } = refiner;
+    const { memory: mem, kernel } = refiner;
     const { side } = shape;
     const cs = side >> 1;
     const alpha = mem.copyOf(shape.alpha);
@@ -46,8 +43,6 @@ export class RefinedBubble {
     const { lut, low, full } = softThreshold(softness);
     const table = mem.copyOf(lut);
     this.dst = mem.u8(2 * side * side + 2 * cs * cs);
-    const u = frame.byteOffset + frameWidth * frameHeight;
-    kernel.setSource(frameWidth, frame.byteOffset, u, u + (frameWidth >> 1) * (frameHeight >> 1), out.byteOffset);
     kernel.setBubble(side, alpha, bytes, start, end, table, SOFT_LUT_STEPS, low, full, this.dst.byteOffset);
   }
 

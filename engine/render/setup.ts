@@ -89,7 +89,7 @@ function createEdgeStage(plan: RenderPlan, shape: ShapeMask, smoothing: number):
   return {
     refiner,
     compositor: new Compositor(W, H, W, H, shape, REFINED_SOFTNESS),
-    bubble: kernelBubble ? new RefinedBubble(refiner, shape, REFINED_SOFTNESS, W, H) : null,
+    bubble: kernelBubble ? new RefinedBubble(refiner, shape, REFINED_SOFTNESS) : null,
   };
 }
 

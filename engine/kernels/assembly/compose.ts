@@ -1,15 +1,12 @@
 // AssemblyScript: the bubble's yuva420p pixels from the refined map (the JS side: engine/frame/refined-bubble.ts;
 // the general compositor, engine/frame/compose.ts, keeps the model-grid maps, the ring and the mask output).
-// Reads the frame copy and the refined map of the refine kernel in the same memory (the last evaluate()'s region must
-// cover the crop). Alpha = shape × soft threshold of the map, per pixel in f64 as the JS compositor
+// Reads the frame copy and the refined map of the refine kernel (frame.ts; the last evaluate()'s region must cover
+// the crop). Alpha = shape × soft threshold of the map, per pixel in f64 as the JS compositor
 // computes it (same bytes); luma is the frame's where alpha > 0, else black (16); a chroma sample is the frame's
 // where any of its four pixels is visible, else neutral (128).
 
-let W: i32 = 0;
-let pY: usize = 0;
-let pU: usize = 0;
-let pV: usize = 0;
-let pMap: usize = 0;
+import { W, pY, pU, pV, pOut as pMap } from './frame';
+
 let side: i32 = 0;
 let pShapeF: usize = 0;
 let pStart: usize = 0;
@@ -20,15 +17,6 @@ let lowCut: f32 = 0;
 let fullCut: f32 = 0;
 let pShape8: usize = 0;
 let pDst: usize = 0;
-
-/** The frame (planar yuv420p, width × height) and the refined map (f32 per frame pixel) the bubble is cut from. */
-export function setSource(width: i32, y: usize, u: usize, v: usize, map: usize): void {
-  W = width;
-  pY = y;
-  pU = u;
-  pV = v;
-  pMap = map;
-}
 
 /**
  * The bubble: its side, the shape's alpha (f32, side², and rounded to bytes as the JS compositor rounds it) and per

@@ -7,15 +7,12 @@
 // The arithmetic is the JS refiner's, in f32 instead of f64: outputs agree within 1e-5.
 
 export { setFitLayout, setFitTables, fit } from './guided-fit';
-export { setSource, setBubble, composeBubble } from './compose';
+export { setBubble, composeBubble } from './compose';
+export { setPlanes } from './frame';
+import { W, pY, pU, pV, pOut } from './frame';
 
-let W: i32 = 0;
-let H: i32 = 0;
 let gw: i32 = 0;
 let gh: i32 = 0;
-let pY: usize = 0;
-let pU: usize = 0;
-let pV: usize = 0;
 let pC0: usize = 0;
 let pC1: usize = 0;
 let pC2: usize = 0;
@@ -32,25 +29,15 @@ let pRunStart: usize = 0;
 let pRowStart: usize = 0;
 let pCertain: usize = 0;
 let pBStill: usize = 0;
-let pOut: usize = 0;
 let deadband: f32 = 0;
 let stillDead: f32 = 0;
 let chroma: f32 = 0;
 let low: f32 = 0;
 let high: f32 = 0;
 
-export function setSizes(w: i32, h: i32, cellsW: i32, cellsH: i32): void {
-  W = w;
-  H = h;
+export function setSizes(cellsW: i32, cellsH: i32): void {
   gw = cellsW;
   gh = cellsH;
-}
-
-export function setPlanes(y: usize, u: usize, v: usize, out: usize): void {
-  pY = y;
-  pU = u;
-  pV = v;
-  pOut = out;
 }
 
 export function setGrid(c0: usize, c1: usize, c2: usize, c3: usize, lo: usize, hi: usize, still: usize): void {
