@@ -1,5 +1,7 @@
+import { CancelledError } from '../../common/errors.js';
 import { spawnFfmpeg } from '../../common/ffmpeg.js';
 import { gatedInput } from '../../common/media-gate.js';
+import { endWithoutWriter, makeFifo, openReadEnd } from './fifo.js';
 import { FrameReader } from './frame-reader.js';
 
 export interface DecodePlan {
@@ -33,20 +35,46 @@ export interface FrameDecoder {
  * duplicated/dropped to the grid), at work size, in display orientation (ffmpeg applies the rotation metadata by
  * default). Nothing is converted to RGB: the models read their inputs out of these planes (YuvPreprocessor) and the
  * bubble is cut from them as they are. Frames are read on demand, so a slow consumer blocks ffmpeg (back-pressure).
+ *
+ * ffmpeg writes into a named pipe rather than its stdout, so that the frames can be read with `onread` straight into
+ * reused buffers (FrameReader says why).
  */
 export function startDecoder(inputPath: string, plan: DecodePlan, signal?: AbortSignal): FrameDecoder {
   const filters = [`fps=${plan.fps}`, `scale=${plan.width}:${plan.height}:flags=area`, 'setsar=1', 'format=yuv420p'];
-  const { child, done } = spawnFfmpeg(
-    [
-      '-loglevel', 'error',
-      ...gatedInput(inputPath),
-      '-map', '0:v:0', '-an', '-sn', '-dn',
-      '-vf', filters.join(','),
-      '-f', 'rawvideo', '-pix_fmt', 'yuv420p',
-      'pipe:1',
-    ],
-    { signal, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const reader = new FrameReader(child.stdout!, (plan.width * plan.height * 3) / 2);
-  return { next: () => reader.next(), done, kill: () => child.kill('SIGKILL') };
+  let proc: ReturnType<typeof spawnFfmpeg> | null = null;
+  let reader: FrameReader | null = null;
+  const started = (async () => {
+    const fifo = await makeFifo('bubblecast-decode-');
+    if (signal?.aborted) {
+      await fifo.dispose();
+      throw new CancelledError();
+    }
+    reader = new FrameReader(openReadEnd(fifo.path), (plan.width * plan.height * 3) / 2);
+    proc = spawnFfmpeg(
+      [
+        '-loglevel', 'error',
+        ...gatedInput(inputPath),
+        '-map', '0:v:0', '-an', '-sn', '-dn',
+        '-vf', filters.join(','),
+        '-f', 'rawvideo', '-pix_fmt', 'yuv420p',
+        `file:${fifo.path}`,
+      ],
+      { signal, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const settle = () => {
+      endWithoutWriter(fifo.path);
+      void fifo.dispose();
+    };
+    proc.done.then(settle, settle);
+    return { reader, done: proc.done };
+  })();
+  started.catch(() => undefined);
+  return {
+    next: async () => (await started).reader.next(),
+    done: started.then((s) => s.done),
+    kill: () => {
+      proc?.child.kill('SIGKILL');
+      reader?.close();
+    },
+  };
 }

@@ -1,6 +1,7 @@
-import { EventEmitter } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { close, open, write } from 'node:fs';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { endWithoutWriter, makeFifo, openReadEnd, type Fifo } from './fifo.js';
 import { FrameReader } from './frame-reader.js';
 
 /** Frame n is filled with the byte n (mod 256), so a frame overwritten too early is seen at once. */
@@ -8,23 +9,44 @@ function frameBytes(n: number, size: number): Buffer {
   return Buffer.alloc(size, n % 256);
 }
 
+const openAsync = promisify(open);
+const closeAsync = promisify(close);
+/** One write(2) on the pipe (blocking, in libuv's pool); returns the bytes it took. */
+const writeOnce = (fd: number, buf: Buffer) =>
+  new Promise<number>((resolve, reject) => write(fd, buf, 0, buf.length, null, (e, n) => (e ? reject(e) : resolve(n))));
+
+async function writeAll(fd: number, buf: Buffer): Promise<void> {
+  for (let off = 0; off < buf.length; ) off += await writeOnce(fd, buf.subarray(off));
+}
+
+let fifo: Fifo | null = null;
+afterEach(async () => {
+  await fifo?.dispose();
+  fifo = null;
+});
+
+/** A named pipe with this process at both ends: the reader on the read end, and the write end's fd. */
+async function pipePair(size: number): Promise<{ reader: FrameReader; writer: number }> {
+  fifo = await makeFifo('bubblecast-test-');
+  const reader = new FrameReader(openReadEnd(fifo.path), size);
+  return { reader, writer: await openAsync(fifo.path, 'w') };
+}
+
 describe('FrameReader', () => {
-  it('hands out whole frames from odd-sized chunks, keeps the last two intact, drops a trailing partial frame', async () => {
+  it('hands out whole frames from odd-sized writes, keeps the last two intact, drops a trailing partial frame', async () => {
     const size = 1000;
     const frames = 40;
-    const stream = new PassThrough({ highWaterMark: 256 });
+    const { reader, writer } = await pipePair(size);
     const all = Buffer.concat([...Array.from({ length: frames }, (_, n) => frameBytes(n, size)), Buffer.alloc(123, 7)]);
-    // Write in chunks of uneven sizes, some smaller and some larger than a frame, honouring back-pressure.
-    const writer = (async () => {
-      let off = 0;
-      for (let i = 0; off < all.length; i++) {
+    // Writes of uneven sizes, some smaller and some larger than a frame.
+    const writing = (async () => {
+      for (let i = 0, off = 0; off < all.length; i++) {
         const n = [1, 333, 1700, 999, 64][i % 5]!;
-        if (!stream.write(all.subarray(off, off + n))) await new Promise((r) => stream.once('drain', r));
+        await writeAll(writer, all.subarray(off, off + n));
         off += n;
       }
-      stream.end();
+      await closeAsync(writer);
     })();
-    const reader = new FrameReader(stream, size);
     const held: { n: number; buf: Buffer }[] = [];
     for (let n = 0; ; n++) {
       const buf = await reader.next();
@@ -35,50 +57,54 @@ describe('FrameReader', () => {
       held.push({ n, buf });
       if (held.length > 2) held.shift();
       // Both frames the caller may hold still carry their own bytes, even while the reader fills ahead.
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 1));
       for (const h of held) expect(h.buf.every((b) => b === h.n % 256)).toBe(true);
     }
-    await writer;
+    await writing;
   });
 
-  it('reads ahead at most one frame beyond the next one, then leaves bytes in the pipe (back-pressure)', async () => {
-    const size = 4096;
-    const stream = new PassThrough({ highWaterMark: size });
-    const reader = new FrameReader(stream, size);
+  it('reads at most two frames ahead of the caller, then leaves bytes in the pipe (back-pressure)', async () => {
+    const size = 256 * 1024;
+    const { reader, writer } = await pipePair(size);
     let accepted = 0;
-    // Offer 20 frames without reading any: the writer must be told to wait long before all are taken.
-    for (let n = 0; n < 20; n++) {
-      if (stream.write(frameBytes(n, size))) accepted++;
-      await new Promise((r) => setImmediate(r));
-    }
-    expect(accepted).toBeLessThan(6);
-    expect((await reader.next())![0]).toBe(0);
-    expect((await reader.next())![0]).toBe(1);
-    expect((await reader.next())![0]).toBe(2);
-    stream.destroy(new Error('pipe broke'));
-    await expect(async () => {
-      for (;;) if (!(await reader.next())) break;
-    }).rejects.toThrow(/pipe broke/);
+    const writing = (async () => {
+      for (let n = 0; n < 12; n++) {
+        const frame = frameBytes(n, size);
+        for (let off = 0; off < size; ) {
+          const took = await writeOnce(writer, frame.subarray(off, off + 64 * 1024));
+          off += took;
+          accepted += took;
+        }
+      }
+      await closeAsync(writer);
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    // Two finished frames in the ring, one more in reach of the next read, and the pipe's own 64 kB at most.
+    expect(accepted).toBeLessThanOrEqual(3 * size + 64 * 1024);
+    expect(accepted).toBeGreaterThanOrEqual(2 * size);
+    for (let n = 0; n < 12; n++) expect((await reader.next())!.every((b) => b === n)).toBe(true);
+    expect(await reader.next()).toBeNull();
+    await writing;
   });
 
-  it('queues chunks that still arrive after it paused the stream (a pipe may deliver one already read)', async () => {
-    const size = 100;
-    const calls: string[] = [];
-    const fake = Object.assign(new EventEmitter(), {
-      pause: () => calls.push('pause'),
-      resume: () => calls.push('resume'),
-    });
-    const reader = new FrameReader(fake as unknown as Readable, size);
-    // Ten frames in chunks of 70 bytes, delivered regardless of pause(): nothing may be dropped or reordered.
-    const all = Buffer.concat(Array.from({ length: 10 }, (_, n) => frameBytes(n, size)));
-    for (let off = 0; off < all.length; off += 70) fake.emit('data', all.subarray(off, off + 70));
-    fake.emit('end');
-    expect(calls).toContain('pause');
-    const got: number[] = [];
-    for (let buf = await reader.next(); buf; buf = await reader.next()) {
-      expect(buf.every((b) => b === buf![0])).toBe(true);
-      got.push(buf[0]!);
-    }
-    expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  it('close() ends reading: the writer gets EPIPE instead of blocking', async () => {
+    const { reader, writer } = await pipePair(4096);
+    await writeAll(writer, frameBytes(1, 4096));
+    expect((await reader.next())![0]).toBe(1);
+    reader.close();
+    await expect(writeAll(writer, Buffer.alloc(1 << 20))).rejects.toMatchObject({ code: 'EPIPE' });
+    await closeAsync(writer);
+  });
+});
+
+describe('a named pipe whose writer never came', () => {
+  it('leaves the reader waiting until endWithoutWriter(), which shows it the end', async () => {
+    fifo = await makeFifo('bubblecast-test-');
+    const reader = new FrameReader(openReadEnd(fifo.path), 100);
+    const first = reader.next();
+    // No writer yet: no end either (a non-blocking FIFO read end must not read as end-of-file before one came).
+    expect(await Promise.race([first, new Promise((r) => setTimeout(() => r('waiting'), 200))])).toBe('waiting');
+    endWithoutWriter(fifo.path);
+    expect(await first).toBeNull();
   });
 });
