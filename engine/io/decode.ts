@@ -68,10 +68,12 @@ export function startDecoder(inputPath: string, plan: DecodePlan, signal?: Abort
     proc.done.then(settle, settle);
     return { reader, done: proc.done };
   })();
-  started.catch(() => undefined);
+  const done = started.then((s) => s.done);
+  // A render that fails before it reads `done` must not leave its rejection unhandled (as spawnTool's own `done`).
+  done.catch(() => undefined);
   return {
     next: async () => (await started).reader.next(),
-    done: started.then((s) => s.done),
+    done,
     kill: () => {
       proc?.child.kill('SIGKILL');
       reader?.close();
