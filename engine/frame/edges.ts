@@ -128,7 +128,7 @@ export class EdgeRefiner {
     this.kernel = new WebAssembly.Instance(kernelModule('refine'), { env: { memory: mem.memory } }).exports as unknown as RefineKernel;
     this.frame = mem.u8((W * H * 3) / 2);
     this.out = mem.f32(W * H);
-    this.fit = new GuidedFit(W, H, maskWidth, maskHeight, params, mem, this.frame, this.kernel);
+    this.fit = new GuidedFit(W, H, maskWidth, maskHeight, params, mem, this.kernel);
     const [rowCell, rowCellBelow, rowWeight] = samplingTable(H, gh);
     const [colCell, , colWeight] = samplingTable(W, gw);
     const tables = [

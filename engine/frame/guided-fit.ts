@@ -15,7 +15,7 @@ const HI = 48;
 
 /** The fit's exports of the refine kernel. */
 export interface FitKernel {
-  setFitLayout(width: number, height: number, gw: number, gh: number, cell: number, maskWidth: number, planes: number, frame: number, prob: number, still: number): void;
+  setFitLayout(height: number, gw: number, gh: number, cell: number, maskWidth: number, planes: number, prob: number, still: number): void;
   setFitTables(row0: number, row1: number, rowWeight: number, col0: number, col1: number, colWeight: number): void;
   fit(i0: number, i1: number, j0: number, j1: number, R: number, eps: number, chromaWeight: number, stillMapChange: number, hasPrev: number): void;
 }
@@ -54,8 +54,7 @@ export class GuidedFit {
     maskHeight: number,
     private readonly params: EdgeRefineParams,
     mem: KernelMemory,
-    /** The kernel's copy of the frame (planar yuv420p, frameWidth × frameHeight): current before each run(). */
-    frame: Uint8Array,
+    /** Reads the frame where the refine kernel's setPlanes put it (EdgeRefiner keeps it current before each run()). */
     private readonly kernel: FitKernel,
   ) {
     this.gw = Math.ceil(frameWidth / params.cell);
@@ -69,7 +68,7 @@ export class GuidedFit {
     this.mapStill = mem.u8(n);
     this.prob = mem.f32(maskWidth * maskHeight);
     const tables = [...samplingTable(this.gh, maskHeight), ...samplingTable(this.gw, maskWidth)].map((t) => mem.copyOf(t));
-    kernel.setFitLayout(frameWidth, frameHeight, this.gw, this.gh, params.cell, maskWidth, planes.byteOffset, frame.byteOffset, this.prob.byteOffset, this.mapStill.byteOffset);
+    kernel.setFitLayout(frameHeight, this.gw, this.gh, params.cell, maskWidth, planes.byteOffset, this.prob.byteOffset, this.mapStill.byteOffset);
     kernel.setFitTables(tables[0]!, tables[1]!, tables[2]!, tables[3]!, tables[4]!, tables[5]!);
   }
 

@@ -5,6 +5,8 @@
 // evaluator (refine.ts) can fill the blocks where q is certain. Sums and the 3×3 solve run in f64 like V8 did
 // before this moved here; the planes are f32.
 
+import { W, pY, pU, pV } from './frame';
+
 // The float planes, each `n` cells (gw × gh) at base + plane · n · 4 (see PLANES in engine/frame/guided-fit.ts).
 const GY: i32 = 0; // guidance means Y, U, V, the map's mean P, then the second moments (13 planes)
 const GP: i32 = 3;
@@ -19,7 +21,7 @@ const HI: i32 = 48;
 const PREV_P: i32 = 49;
 const CHANGE: i32 = 50;
 
-let W: i32 = 0;
+// The frame (its width and planes) is where frame.ts says; its height is the fit's own.
 let H: i32 = 0;
 let gw: i32 = 0;
 let gh: i32 = 0;
@@ -27,7 +29,6 @@ let n: i32 = 0;
 let cell: i32 = 0;
 let maskW: i32 = 0;
 let base: usize = 0;
-let pFrame: usize = 0;
 let pProb: usize = 0;
 let pStill: usize = 0;
 let pRow0: usize = 0;
@@ -42,8 +43,7 @@ let i1: i32 = 0;
 let j0: i32 = 0;
 let j1: i32 = 0;
 
-export function setFitLayout(frameW: i32, frameH: i32, cellsW: i32, cellsH: i32, cellSide: i32, maskWidth: i32, planes: usize, frame: usize, prob: usize, still: usize): void {
-  W = frameW;
+export function setFitLayout(frameH: i32, cellsW: i32, cellsH: i32, cellSide: i32, maskWidth: i32, planes: usize, prob: usize, still: usize): void {
   H = frameH;
   gw = cellsW;
   gh = cellsH;
@@ -51,7 +51,6 @@ export function setFitLayout(frameW: i32, frameH: i32, cellsW: i32, cellsH: i32,
   cell = cellSide;
   maskW = maskWidth;
   base = planes;
-  pFrame = frame;
   pProb = prob;
   pStill = still;
 }
@@ -82,11 +81,10 @@ export function fit(ci0: i32, ci1: i32, cj0: i32, cj1: i32, R: i32, eps: f64, ch
   i1 = ci1;
   j0 = cj0;
   j1 = cj1;
-  const uBase = pFrame + <usize>(W * H);
   const cw = W >> 1;
-  planeStats(pFrame, W, H, cell, 0, 1.0 / 255.0);
-  planeStats(uBase, cw, H >> 1, cell >> 1, 1, chromaWeight / 255.0);
-  planeStats(uBase + <usize>(cw * (H >> 1)), cw, H >> 1, cell >> 1, 2, chromaWeight / 255.0);
+  planeStats(pY, W, H, cell, 0, 1.0 / 255.0);
+  planeStats(pU, cw, H >> 1, cell >> 1, 1, chromaWeight / 255.0);
+  planeStats(pV, cw, H >> 1, cell >> 1, 2, chromaWeight / 255.0);
   coarseMap();
   markStill(stillMapChange, hasPrev);
   moments();
