@@ -280,12 +280,7 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
   await ensureFfmpegTools();
   const st = await stat(path);
   if (st.size === 0) throw new MediaError('empty_file', 'The file is empty (0 bytes).');
-  if (limits.maxBytes && st.size > limits.maxBytes) {
-    throw new MediaError('too_large', `The file is ${st.size} bytes; the limit is ${limits.maxBytes}.`, {
-      sizeBytes: st.size,
-      maxBytes: limits.maxBytes,
-    });
-  }
+  checkSize(st.size, limits);
   const still = await sniffStillImage(path);
   if (still && !demuxers.includes(STILL_DEMUXER[still]!)) {
     throw new MediaError('still_image', `The file is a still image (${still}), not a video.`, { kind: still });
@@ -307,6 +302,30 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
   if (!info.durationSec && !still) info.durationSec = await lastVideoPacketEnd(path, gate, opts);
   checkDuration(info, limits, still !== null);
   return info;
+}
+
+/**
+ * The limits of probeMedia checked again on its answer, without a second ffprobe: for a caller handed the media
+ * gate's MediaInfo of a file (the pipeline's fetch stage, the GPU worker's upload) under limits of its own. Throws
+ * the same MediaErrors; returns the info.
+ */
+export function checkProbedLimits(info: MediaInfo, limits: ProbeLimits = {}): MediaInfo {
+  checkSize(info.sizeBytes, limits);
+  const video = info.video;
+  if (!video || !video.width || !video.height) throw new MediaError('no_video_stream', 'The file has no video stream.', { formatName: info.formatName });
+  const maxPixels = limits.maxPixels ?? MAX_FRAME_PIXELS;
+  if (video.codedWidth * video.codedHeight > maxPixels) throw frameTooLarge(video.codedWidth, video.codedHeight, maxPixels);
+  checkDuration(info, limits, false);
+  return info;
+}
+
+function checkSize(sizeBytes: number, limits: ProbeLimits): void {
+  if (limits.maxBytes && sizeBytes > limits.maxBytes) {
+    throw new MediaError('too_large', `The file is ${sizeBytes} bytes; the limit is ${limits.maxBytes}.`, {
+      sizeBytes,
+      maxBytes: limits.maxBytes,
+    });
+  }
 }
 
 /** Runs ffprobe on gated input args; a refusal (bad container, pixel cap) becomes a MediaError. */

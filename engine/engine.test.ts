@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, MediaError } from '../common/errors.js';
+import { configureFfmpeg, ffmpegPaths, probeMedia } from '../common/ffmpeg.js';
 import { media, needSharedMedia, probeStreams, readFrames, scoreIou } from '../testing/media.js';
 import { parseOverlayOptions, renderOverlay, warmup, type OverlayOptionsInput } from './index.js';
 
@@ -28,6 +29,25 @@ describe.skipIf(!needSharedMedia())('frame engine on real media', () => {
   });
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });
+  });
+
+  it('renders from the media gate\'s probe without probing again, and holds that probe to its own limits', async () => {
+    const clip = media('hopper_static_720x720.mp4');
+    const probe = await probeMedia(clip);
+    const saved = { ...ffmpegPaths() };
+    // An ffprobe that cannot start: a render that probed again would fail (FfmpegUnavailableError).
+    configureFfmpeg({ ...saved, ffprobePath: join(root, 'no-such-ffprobe') });
+    try {
+      const res = await renderOverlay(probe, await outDir(), parseOverlayOptions({ formats: ['webm'], fps: 10 }));
+      expect(res.frames).toBeGreaterThanOrEqual(45);
+      expect((await probeStreams(res.files['overlay.webm']!)).length).toBeGreaterThan(0);
+      const long = { ...probe, durationSec: 200 };
+      const refusal = await renderOverlay(long, await outDir(), parseOverlayOptions({ formats: ['webm'], maxDurationSec: 180 })).catch((e: unknown) => e);
+      expect(refusal).toBeInstanceOf(MediaError);
+      expect((refusal as MediaError).code).toBe('too_long');
+    } finally {
+      configureFfmpeg(saved);
+    }
   });
 
   for (const clip of ['hopper_mall_720x1280', 'astronaut_gradient_1280x720']) {

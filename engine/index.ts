@@ -5,6 +5,7 @@
 export * from './types.js';
 export { parseOverlayOptions, overlayOptionsSchema, type OverlayOptionsInput } from './options.js';
 export { renderOverlay } from './render/overlay.js';
+export type { RenderInput } from './render/plan.js';
 export { renderStill, type StillFrame, type StillOptions, type StillResult } from './still.js';
 export { warmup, engineStatus, type EngineStatus } from './status.js';
 /** The work size frames are decoded at (what `renderStill` expects). */

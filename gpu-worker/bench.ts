@@ -5,7 +5,8 @@
  * For fast/webm and fast/luma on a 720×1280 clip with a 720×720 bubble it prints per-stage ms/frame, end-to-end
  * fps, the bare ffmpeg decode+crop+encode of the same outputs (no segmentation, opaque alpha) and the floor (the same
  * ffmpeg work, encoding the engine's own frames with their real matte), run alternately (A B C A B C), and the
- * ratios of their median wall and CPU seconds.
+ * ratios of their median wall and CPU seconds. Neither column includes a probe: the bench probes the clip once (the
+ * bare chains' crop needs its size) and hands the engine that probe, as production callers hand it the media gate's.
  * A benchmark script, not a test: numbers depend on the machine; report them with the machine's description.
  */
 import { readFileSync } from 'node:fs';
@@ -134,7 +135,8 @@ for (const format of ['webm', 'luma'] as const) {
     const dir = await mkdtemp(join(tmpdir(), 'bubblecast-bench-'));
     try {
       const opts = parseOverlayOptions({ engine: 'fast', formats: [format], size, keepAudio: false, refineEdges });
-      engine.push(await measured(async () => (last = await renderOverlay(input, dir, opts))));
+      // The engine gets the probe the bare chains' crop was computed from, as production callers hand it the media gate's.
+      engine.push(await measured(async () => (last = await renderOverlay(info, dir, opts))));
       reference.push(await bare(format, dir));
       floors.push(await floor(format, dir));
     } finally {

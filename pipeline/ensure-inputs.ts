@@ -53,6 +53,7 @@ async function fetchAndProbe(job: JobContext, ref: InputRef, dest: string, l: Lo
     height: info.video!.height,
     hasAudio: info.audio !== null,
     fps: info.video!.fps,
+    probe: info,
   };
 }
 

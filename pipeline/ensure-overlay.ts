@@ -23,6 +23,7 @@ export async function ensureOverlay(job: JobContext): Promise<OverlayState> {
   progress.update('overlay', 0);
   const outcome = await deps.produceOverlay({
     input: inputs.head.path,
+    probe: inputs.head.probe,
     durationSec: inputs.head.durationSec,
     fps: inputs.head.fps,
     inputBytes: inputs.head.sizeBytes,

@@ -3,7 +3,8 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMediaError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import type { OverlayOptions, OverlayResult, RenderHooks, EngineName, OutputFileName } from '../../engine/index.js';
+import type { MediaInfo } from '../../common/ffmpeg.js';
+import type { OverlayOptions, OverlayResult, RenderHooks, EngineName, OutputFileName, RenderInput } from '../../engine/index.js';
 import { API_PREFIX, type ApiError, type JobState, type JobStatusBody, type ResultFileInfo } from './api.js';
 
 /**
@@ -12,7 +13,7 @@ import { API_PREFIX, type ApiError, type JobState, type JobStatusBody, type Resu
  * a restarted instance knows no job ids (GET → 404), which the client treats as "resubmit once".
  */
 export type RenderFn = (
-  inputPath: string,
+  input: RenderInput,
   outDir: string,
   options: OverlayOptions,
   hooks: RenderHooks,
@@ -34,6 +35,8 @@ export interface NewJob {
   /** The job's own folder: holds `inputPath` and `outDir`; removed when the job ends without results or expires. */
   dir: string;
   inputPath: string;
+  /** The upload's probe under the job's limits (routes.ts), handed to the engine so it does not probe again. */
+  probe: MediaInfo;
   options: OverlayOptions;
   receiveMs: number;
   probeMs: number;
@@ -265,7 +268,7 @@ export class JobScheduler {
     );
     let providerAsked = false;
     try {
-      const result = await this.s.render(job.inputPath, job.outDir, job.options, {
+      const result = await this.s.render(job.probe, job.outDir, job.options, {
         signal: job.abort.signal,
         logger: job.log,
         onProgress: (p) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ZodError } from 'zod';
 import { isMediaError } from '../../common/errors.js';
 import { probeMedia } from '../../common/ffmpeg.js';
+import { MIN_DURATION_SEC } from '../../common/media-gate.js';
 import type { Logger } from '../../common/logger.js';
 import { parseOverlayOptions, type OverlayOptions } from '../../engine/index.js';
 import { API_PREFIX, OPTIONS_HEADER, type HealthBody, type SubmitAccepted, type UrlSubmission } from './api.js';
@@ -172,12 +173,13 @@ async function submit(ctx: WorkerContext, req: IncomingMessage, res: ServerRespo
     }
     const t1 = performance.now();
     // The cheap checks (empty, not a video, no video stream, too long, too large) answer now as 422 instead of
-    // as a failed job a poll later; the engine probes again, which costs ~50 ms.
-    await probeMedia(inputPath, { maxBytes: options.maxInputBytes, maxDurationSec: options.maxDurationSec });
+    // as a failed job a poll later; the engine is handed this probe instead of running ffprobe again.
+    const probe = await probeMedia(inputPath, { maxBytes: options.maxInputBytes, maxDurationSec: options.maxDurationSec, minDurationSec: MIN_DURATION_SEC });
     const status = scheduler.enqueue({
       id,
       dir,
       inputPath,
+      probe,
       options,
       receiveMs: t1 - t0,
       probeMs: performance.now() - t1,

@@ -2,7 +2,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { CancelledError, TimeoutError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { shouldFallBackToCpu, GpuWorkerError, type GpuWorkerClient } from '../../gpu-worker/client/index.js';
-import type { OverlayOptionsInput, OverlayResult, RenderHooks, OverlayOptions } from '../../engine/index.js';
+import type { MediaInfo } from '../../common/ffmpeg.js';
+import type { OverlayOptionsInput, OverlayResult, RenderHooks, OverlayOptions, RenderInput } from '../../engine/index.js';
 import type { ProcessingMode } from '../config.js';
 import type { EngineChoice, OverlayRecord } from '../contract.js';
 import { PipelineError } from '../failures.js';
@@ -23,7 +24,7 @@ import { clipFrames, type Router, type RoutingRecord } from '../routing/router.j
  * The record says which path ran and why, for the job result, the logs and the admins' counters.
  */
 export interface CpuEngine {
-  renderOverlay(inputPath: string, outDir: string, options: OverlayOptions, hooks?: RenderHooks): Promise<OverlayResult>;
+  renderOverlay(input: RenderInput, outDir: string, options: OverlayOptions, hooks?: RenderHooks): Promise<OverlayResult>;
   parseOverlayOptions(input: unknown): OverlayOptions;
 }
 
@@ -35,6 +36,8 @@ export async function loadCpuEngine(): Promise<CpuEngine> {
 
 export interface OverlayRequest {
   input: string;
+  /** The media gate's probe of `input` (the fetch stage's): the CPU engine skips its own. */
+  probe?: MediaInfo;
   /** The head video's probed length: sets the CPU engine's deadline and, with the frame rate, the route estimate. */
   durationSec?: number;
   /** The head video's probed frame rate (the engine keeps it unless the options set `fps`). */
@@ -227,7 +230,7 @@ async function runCpuEngine(engine: CpuEngine, req: OverlayRequest, run: CpuRun,
   await mkdir(req.outDir, { recursive: true });
   // ISNet on a CPU is ~2 s per frame: unless the operator allows it, the fast model stands in and the record says so.
   if (ran !== req.engine) req.log.warn({ requested: req.engine, ran }, 'quality engine asked for on the CPU; running the fast engine');
-  const result = await engine.renderOverlay(req.input, req.outDir, engine.parseOverlayOptions({ ...req.options, engine: ran }), {
+  const result = await engine.renderOverlay(req.probe?.path === req.input ? req.probe : req.input, req.outDir, engine.parseOverlayOptions({ ...req.options, engine: ran }), {
     signal: req.signal,
     logger: req.log,
     onProgress: (p) => req.onProgress(p.fraction),

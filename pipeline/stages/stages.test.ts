@@ -191,6 +191,17 @@ describe('overlay path selection', () => {
     expect(calls.slice(before)).toEqual(['cpu']);
   });
 
+  it('cpu: the engine gets the fetch stage\'s probe of the same file, else the path (it probes itself)', async () => {
+    const inputs: unknown[] = [];
+    const recording: CpuEngine = { ...fakeCpu, renderOverlay: (input, ...rest) => (inputs.push(input), fakeCpu.renderOverlay(input, ...rest)) };
+    const produce = createOverlayProducer({ mode: async () => 'cpu', gpu: null, cpu: async () => recording });
+    const probe = { path: '/in.mp4', sizeBytes: 1, formatName: 'mov,mp4', durationSec: 1, video: null, audio: null };
+    await produce({ ...req(), probe });
+    await produce({ ...req(), probe: { ...probe, path: '/other.mp4' } });
+    await produce(req());
+    expect(inputs).toEqual([probe, '/in.mp4', '/in.mp4']);
+  });
+
   it('auto: an input the GPU worker refused is not retried on the CPU', async () => {
     calls.length = 0;
     const refused = new GpuWorkerError('input', 'no_person', 'nobody there', { code: 'no_person' });

@@ -1,4 +1,5 @@
 import type { OverlayRecord } from '../contract.js';
+import type { MediaInfo } from '../../common/ffmpeg.js';
 import type { RoutingRecord } from '../routing/router.js';
 import type { RendererReadings } from '../../shotstack/readings.js';
 import type { MatteVariant } from '../../shotstack/timeline.js';
@@ -17,6 +18,8 @@ export interface LocalMedia {
   hasAudio: boolean;
   /** Frame rate as probed (absent in states written before routing). */
   fps?: number;
+  /** The media gate's whole probe, handed to the CPU engine so it does not probe again (absent in older states). */
+  probe?: MediaInfo;
 }
 
 export interface InputsState {
