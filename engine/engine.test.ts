@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,6 +192,24 @@ describe.skipIf(!needSharedMedia())('frame engine on real media', () => {
       expect(await readdir(dir).catch(() => [])).toEqual([]);
     });
   }
+
+  it('an input the decoder yields no frame of starts no encoder: one ffmpeg, not three', async () => {
+    const log = join(root, 'ffmpeg-starts.log');
+    const wrapper = join(root, 'ffmpeg-logging');
+    await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+    const saved = { ...ffmpegPaths() };
+    configureFfmpeg({ ...saved, ffmpegPath: wrapper });
+    try {
+      // A header promising an hour, with no frame data behind it: the decoder ends without a frame.
+      const err = await run(media('bad/long_header_only.mp4'), { formats: ['webm', 'luma', 'mask'], maxDurationSec: 7200 }).catch((e) => e);
+      expect((err as MediaError).code).toBe('corrupt');
+      const starts = (await readFile(log, 'utf8')).trim().split('\n').filter((l) => l !== '-version');
+      expect(starts).toHaveLength(1);
+      expect(starts[0]).toContain('-f rawvideo -pix_fmt yuv420p file:'); // the decoder; encoders read pipe:0
+    } finally {
+      configureFfmpeg(saved);
+    }
+  });
 
   it('a header that lies about its length is corrupt when the limit allows it', async () => {
     const err = await run(media('bad/long_header_only.mp4'), { formats: ['webm'], maxDurationSec: 7200 }).catch((e) => e);

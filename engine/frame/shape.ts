@@ -34,7 +34,10 @@ export function buildShapeMask(
       // Signed distance to a rounded square of half-size h and corner radius r (a circle when r = h).
       const qx = px - (h - radius);
       const qy = py - (h - radius);
-      const outside = Math.hypot(Math.max(qx, 0), Math.max(qy, 0));
+      const ox = Math.max(qx, 0);
+      const oy = Math.max(qy, 0);
+      // Not Math.hypot: V8 runs it as a generic builtin, ≈ 5× the time of this over the side² pixels of each render.
+      const outside = Math.sqrt(ox * ox + oy * oy);
       const inside = Math.min(Math.max(qx, qy), 0);
       const dist = outside + inside - radius; // < 0 inside
       const a = clamp01(-dist / feather);

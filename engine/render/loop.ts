@@ -63,6 +63,7 @@ export async function runFrameLoop(ctx: LoopContext): Promise<LoopCounts> {
     const frame = await io.decoder.next();
     clock.lap('decodeWaitMs');
     if (signal?.aborted) throw new CancelledError();
+    if (frame) io.startEncoders();
     const next = frame ? startFrame(ctx, frame, slot, index % ctx.plan.inferEvery === 0) : null;
     if (pending) {
       await finishFrame(ctx, pending, counts, last);

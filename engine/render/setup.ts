@@ -102,14 +102,20 @@ function createPriorStage(plan: RenderPlan, prior: ModelSpec, log?: Logger): Pri
   };
 }
 
-/** The ffmpeg processes of one render: the decoder, and the encoders the formats need (null when none). */
+/** The ffmpeg processes of one render: the decoder, and the encoders the formats need (null when none, or not yet). */
 export interface FrameIo {
   decoder: FrameDecoder;
   encoder: Encoder | null;
   maskEncoder: Encoder | null;
+  /**
+   * Starts the encoders (once; later calls do nothing). The frame loop calls it when the first frame is decoded: two
+   * ffmpeg starts (≈ 0.15 CPU-s each, loading some 200 libraries) then do not compete on a small machine, the first
+   * frame comes sooner, and an input the decoder refuses never starts them.
+   */
+  startEncoders(): void;
 }
 
-/** Starts the decoder and the encoders (into the existing `outDir`); all of them stop when `signal` aborts. */
+/** Starts the decoder (the encoders wait for `startEncoders`, into the existing `outDir`); all stop when `signal` aborts. */
 export function startIo(
   inputPath: string,
   outDir: string,
@@ -117,20 +123,30 @@ export function startIo(
   options: OverlayOptions,
   signal: AbortSignal,
 ): FrameIo {
-  const { width: W, height: H, fps, cropSide, size } = plan;
-  const decoder = startDecoder(inputPath, { width: W, height: H, fps }, signal);
-  const encoder = plan.bubbleFormats.length
-    ? Encoder.start(
-        buildEncoderArgs({
-          cropSide, size, fps, formats: plan.bubbleFormats, outDir, audioFrom: plan.audioFrom,
-          noteBackground: options.noteBackground, noteMaxSide: 640, noteMaxSec: 60,
-        }),
-        (cropSide * cropSide * 5) / 2,
-        signal,
-      )
-    : null;
-  const maskEncoder = plan.withMask
-    ? Encoder.start(buildMaskEncoderArgs(W, H, fps, join(outDir, 'mask.mp4')), W * H, signal)
-    : null;
-  return { decoder, encoder, maskEncoder };
+  const { width: W, height: H, fps } = plan;
+  let started = false;
+  const io: FrameIo = {
+    decoder: startDecoder(inputPath, { width: W, height: H, fps }, signal),
+    encoder: null,
+    maskEncoder: null,
+    startEncoders: () => {
+      if (started) return;
+      started = true;
+      io.encoder = plan.bubbleFormats.length ? startBubbleEncoder(outDir, plan, options, signal) : null;
+      io.maskEncoder = plan.withMask ? Encoder.start(buildMaskEncoderArgs(W, H, fps, join(outDir, 'mask.mp4')), W * H, signal) : null;
+    },
+  };
+  return io;
+}
+
+function startBubbleEncoder(outDir: string, plan: RenderPlan, options: OverlayOptions, signal: AbortSignal): Encoder {
+  const { fps, cropSide, size } = plan;
+  return Encoder.start(
+    buildEncoderArgs({
+      cropSide, size, fps, formats: plan.bubbleFormats, outDir, audioFrom: plan.audioFrom,
+      noteBackground: options.noteBackground, noteMaxSide: 640, noteMaxSec: 60,
+    }),
+    (cropSide * cropSide * 5) / 2,
+    signal,
+  );
 }
