@@ -30,9 +30,9 @@ export async function renderOverlay(
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort();
   signal?.addEventListener('abort', onOuterAbort, { once: true });
-  // ffmpeg first: its start (≈ 0.2 s of loading libraries and opening the input before the first frame) overlaps
-  // the model lookup and the per-video tables below, instead of following them.
-  const io = startIo(plan.info.path, outDir, plan, options, abort.signal);
+  // The decoder first: its start (≈ 0.25 s of loading libraries and opening the input before the first frame)
+  // overlaps the model lookup and the per-video tables below, instead of following them.
+  const io = startIo(outDir, plan, options, abort.signal);
   const clock = new StageClock();
   let counts: LoopCounts;
   let model: LoadedModel;

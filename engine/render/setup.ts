@@ -115,9 +115,8 @@ export interface FrameIo {
   startEncoders(): void;
 }
 
-/** Starts the decoder (the encoders wait for `startEncoders`, into the existing `outDir`); all stop when `signal` aborts. */
+/** Starts the decoder of the plan's input (the encoders wait for `startEncoders`, into the existing `outDir`); all stop when `signal` aborts. */
 export function startIo(
-  inputPath: string,
   outDir: string,
   plan: RenderPlan,
   options: OverlayOptions,
@@ -126,7 +125,7 @@ export function startIo(
   const { width: W, height: H, fps } = plan;
   let started = false;
   const io: FrameIo = {
-    decoder: startDecoder(inputPath, { width: W, height: H, fps }, signal),
+    decoder: startDecoder(plan.info.path, { width: W, height: H, fps }, signal),
     encoder: null,
     maskEncoder: null,
     startEncoders: () => {
