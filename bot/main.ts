@@ -129,7 +129,7 @@ async function startTransport(bot: Bot<BotContext>, cfg: BotConfig, log: Logger)
   });
   if (transport.mode === 'webhook') {
     await bot.api.setWebhook(transport.url, { secret_token: transport.secret, allowed_updates: [...ALLOWED_UPDATES] });
-    log.info({ username: bot.botInfo.username, port: cfg.PORT, path: transport.path }, 'bot started (webhook)');
+    log.info({ username: bot.botInfo.username, port: http.port, path: transport.path }, 'bot started (webhook)');
   } else {
     // A webhook left over from an earlier deploy would make every getUpdates a 409.
     await bot.api.deleteWebhook();
@@ -139,7 +139,7 @@ async function startTransport(bot: Bot<BotContext>, cfg: BotConfig, log: Logger)
       healthy = false;
       process.exit(1);
     });
-    log.info({ username: bot.botInfo.username, port: cfg.PORT }, 'bot started (long polling)');
+    log.info({ username: bot.botInfo.username, port: http.port }, 'bot started (long polling)');
   }
   return {
     /** /healthz answers 503 from now on (shutting down). */

@@ -111,4 +111,16 @@ describe('running the bot', () => {
       await http.close();
     }
   });
+
+  it('a port already in use fails the start with its reason (no uncaught error event); port 0 reports the bound port', async () => {
+    const { bot, log } = makeBot();
+    const first = await startBotHttp({ bot, port: 0, host: '127.0.0.1', webhook: null, log, healthy: () => true });
+    try {
+      expect(first.port).toBeGreaterThan(0);
+      expect(first.url).toBe(`http://127.0.0.1:${first.port}`);
+      await expect(startBotHttp({ bot, port: first.port, host: '127.0.0.1', webhook: null, log, healthy: () => true })).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await first.close();
+    }
+  });
 });

@@ -38,18 +38,12 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-interface Ports {
-  redis: number;
-  gpu: number;
-  bot: number;
-}
-
-function workerEnv(o: ClusterOptions, base: Record<string, string>, gpuPort: number, shotstackUrl: string, index: number): Record<string, string> {
+function workerEnv(o: ClusterOptions, base: Record<string, string>, gpuUrl: string, shotstackUrl: string, index: number): Record<string, string> {
   return {
     ...base,
     WORK_DIR: join(o.runDir, 'work', `worker-${index}`),
     PROCESSING_MODE: o.mode,
-    GPU_WORKER_URL: `http://127.0.0.1:${gpuPort}`,
+    GPU_WORKER_URL: gpuUrl,
     GPU_WORKER_TOKEN: GPU_TOKEN,
     GPU_WORKER_DEADLINE_MS: String(o.gpuDeadlineMs),
     GPU_WORKER_IDLE_TIMEOUT_MS: '10000',
@@ -69,14 +63,14 @@ function workerEnv(o: ClusterOptions, base: Record<string, string>, gpuPort: num
   };
 }
 
-function specs(o: ClusterOptions, ports: Ports, prefix: string) {
+function specs(o: ClusterOptions, redisPort: number, prefix: string) {
   const work = (name: string) => join(o.runDir, 'work', name);
-  const redisUrl = `redis://127.0.0.1:${ports.redis}`;
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const common = { LOG_LEVEL: 'info', TMPDIR: work('tmp'), ORT_PROVIDERS: 'cpu', ORT_THREADS: '1' };
   const pipeline = { ...common, REDIS_URL: redisUrl, PIPELINE_QUEUE_PREFIX: prefix, BOT_TOKEN, PIPELINE_RESOLUTION: 'sd', PIPELINE_MAX_ACTIVE_JOBS_PER_USER: '3' };
   const redis: ProcessSpec = {
     name: 'redis',
-    command: [REDIS_SERVER, '--port', String(ports.redis), '--bind', '127.0.0.1', '--dir', join(o.runDir, 'redis'), '--save', '', '--appendonly', 'yes'],
+    command: [REDIS_SERVER, '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', join(o.runDir, 'redis'), '--save', '', '--appendonly', 'yes'],
     env: {},
     ready: /Ready to accept connections/,
   };
@@ -90,8 +84,10 @@ function specs(o: ClusterOptions, ports: Ports, prefix: string) {
   const gpu: ProcessSpec = {
     name: 'gpu-worker',
     script: 'gpu-worker/server/main.ts',
-    env: { ...common, PORT: String(ports.gpu), HOST: '127.0.0.1', GPU_WORKER_TOKEN: GPU_TOKEN, GPU_WORKER_WORK_DIR: work('gpu'), GPU_WORKER_SHUTDOWN_GRACE_MS: '3000' },
-    ready: /gpu worker listening/,
+    // Port 0: the kernel's pick, read back from the ready line. A port reserved earlier and bound later can be
+    // taken in between by any process on the host (a parallel test's listener or an outgoing connection).
+    env: { ...common, PORT: '0', HOST: '127.0.0.1', GPU_WORKER_TOKEN: GPU_TOKEN, GPU_WORKER_WORK_DIR: work('gpu'), GPU_WORKER_SHUTDOWN_GRACE_MS: '3000' },
+    ready: /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"gpu worker listening"/,
   };
   return { redisUrl, pipeline, redis, telegram, shotstack, gpu, work };
 }
@@ -113,9 +109,8 @@ async function startAll(started: ManagedProcess[], procs: ManagedProcess[]): Pro
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const logDir = join(o.runDir, 'logs');
   for (const d of ['logs', 'redis', 'telegram', 'work/tmp', 'work/gpu', 'work/shotstack', 'work/preview']) await mkdir(join(o.runDir, d), { recursive: true });
-  const ports: Ports = { redis: await freePort(), gpu: await freePort(), bot: await freePort() };
   const prefix = `lt-${Date.now().toString(36)}`;
-  const s = specs(o, ports, prefix);
+  const s = specs(o, await freePort(), prefix);
   const [redis, telegram, shotstack, gpu] = [s.redis, s.telegram, s.shotstack, s.gpu].map((spec) => new ManagedProcess(spec, logDir)) as [
     ManagedProcess,
     ManagedProcess,
@@ -124,12 +119,15 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   ];
   const started: ManagedProcess[] = [];
   await startAll(started, [redis, telegram, shotstack, gpu]);
+  const gpuUrl = String(gpu.readyValue);
+  // A chaos restart comes back on the same port: the workers know this URL.
+  gpu.spec.env.PORT = new URL(gpuUrl).port;
   const pipelineEnv = { ...s.pipeline, TELEGRAM_API_ROOT: String(telegram.readyValue) };
   const workers = Array.from(
     { length: o.workers },
     (_, i) =>
       new ManagedProcess(
-        { name: `worker-${i + 1}`, script: 'pipeline/worker/main.ts', env: workerEnv(o, pipelineEnv, ports.gpu, String(shotstack.readyValue), i + 1), ready: /pipeline worker started/ },
+        { name: `worker-${i + 1}`, script: 'pipeline/worker/main.ts', env: workerEnv(o, pipelineEnv, gpuUrl, String(shotstack.readyValue), i + 1), ready: /pipeline worker started/ },
         logDir,
       ),
   );
@@ -137,7 +135,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     {
       name: 'bot',
       script: 'bot/main.ts',
-      env: { ...pipelineEnv, PORT: String(ports.bot), BOT_PREVIEW: String(o.preview), BOT_PREVIEW_DIR: s.work('preview'), BOT_STATUS_EDIT_INTERVAL_MS: '1000', ADMIN_IDS: '1' },
+      // The load test never calls the bot's /healthz: any free port.
+      env: { ...pipelineEnv, PORT: '0', BOT_PREVIEW: String(o.preview), BOT_PREVIEW_DIR: s.work('preview'), BOT_STATUS_EDIT_INTERVAL_MS: '1000', ADMIN_IDS: '1' },
       ready: /bot started/,
     },
     logDir,

@@ -19,7 +19,10 @@ export interface ProcessSpec {
   /** …or a plain command line (redis-server). */
   command?: string[];
   env: Record<string, string>;
-  /** A log line matching this means ready; or `ipc`: the child sends `{ ready: value }` over IPC. */
+  /**
+   * A log line matching this means ready (its first capture group, if any, is the ready value: a bound URL); or
+   * `ipc`: the child sends `{ ready: value }` over IPC.
+   */
   ready: RegExp | 'ipc';
   readyTimeoutMs?: number;
 }
@@ -39,6 +42,8 @@ export class ManagedProcess {
   private maxRssKb = 0;
   private exits: string[] = [];
   private log: WriteStream;
+  /** The current run's last output: a start that fails says why in the error itself (CI keeps no log files). */
+  private tail = new OutputTail();
 
   constructor(
     readonly spec: ProcessSpec,
@@ -66,10 +71,15 @@ export class ManagedProcess {
     });
     this.child = child;
     this.starts++;
-    child.stdout!.pipe(this.log, { end: false });
-    child.stderr!.pipe(this.log, { end: false });
+    this.tail = new OutputTail();
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.pipe(this.log, { end: false });
+      stream.on('data', (c: Buffer) => this.tail.add(c));
+    }
     child.once('exit', (code, signal) => this.exits.push(signal ?? `exit ${code}`));
-    this.readyValue = await waitReady(child, spec);
+    this.readyValue = await waitReady(child, spec).catch((e: Error) => {
+      throw new Error(`${e.message}; its last output:\n${this.tail.text()}`);
+    });
   }
 
   /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
@@ -109,6 +119,17 @@ export class ManagedProcess {
   }
 }
 
+class OutputTail {
+  private buf = '';
+  constructor(private readonly maxChars = 4000) {}
+  add(chunk: Buffer): void {
+    this.buf = (this.buf + chunk.toString()).slice(-this.maxChars);
+  }
+  text(): string {
+    return this.buf || '(none)';
+  }
+}
+
 function waitReady(child: ChildProcess, spec: ProcessSpec): Promise<unknown> {
   const timeoutMs = spec.readyTimeoutMs ?? 60_000;
   return new Promise((resolvePromise, reject) => {
@@ -124,7 +145,8 @@ function waitReady(child: ChildProcess, spec: ProcessSpec): Promise<unknown> {
     const onData = (c: Buffer) => {
       if (spec.ready === 'ipc') return;
       seen = (seen + c.toString()).slice(-20_000);
-      if (spec.ready.test(seen)) done(null, true);
+      const m = spec.ready.exec(seen);
+      if (m) done(null, m[1] ?? true);
     };
     const onMessage = (m: { ready?: unknown }) => {
       if (spec.ready === 'ipc' && m && 'ready' in m) done(null, m.ready);

@@ -10,6 +10,8 @@ import type { BotContext } from '../context.js';
  */
 export interface BotHttp {
   server: Server;
+  /** The bound port (PORT=0 asks the kernel for a free one). */
+  port: number;
   url: string;
   close(): Promise<void>;
 }
@@ -40,10 +42,18 @@ export async function startBotHttp(o: {
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(o.port, o.host ?? '0.0.0.0', resolve));
+  // A port in use is a start failure with its reason ("listen EADDRINUSE…"), not an uncaught 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     server,
+    port,
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
