@@ -35,8 +35,7 @@
  *                  test-support files and the image smoke driver (scripts/image-smoke/) may.
  *
  *   Tests (*.test.ts, test-support) may wire folders together across these lines — that is what an integration
- *   test does — but still reach the engine only through engine/index.js (engine's own tests excepted;
- *   .railway/railway.test.ts reads engine/config.js to check every service's variables).
+ *   test does — but still reach the engine only through engine/index.js (engine's own tests excepted).
  *
  * The rule is ESLint's `no-restricted-imports` with regexes over the import path as written ('../../pipeline/x.js').
  * It checks static `import`/`export … from`, not dynamic `import()`. In a flat config the last block that sets a
@@ -159,5 +158,5 @@ export default tseslint.config(
     files: ['**/*.test.ts', '**/test-support.ts', '**/test-support/**'],
     rules: { 'max-lines-per-function': 'off', complexity: 'off' },
   },
-  { files: ['engine/**/*.test.ts', 'engine/**/test-support.ts', '.railway/railway.test.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['engine/**/*.test.ts', 'engine/**/test-support.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { assertWebhookConfig, loadBotConfig } from '../bot/config.js';
 import type { Env } from '../common/config.js';
 import { loadRuntimeConfig } from '../common/runtime-config.js';
-import { engineConfig } from '../engine/config.js';
+import { engineConfig } from '../engine/index.js';
 import { loadPipelineConfig } from '../pipeline/config.js';
 import { loadShotstackConfig } from '../shotstack/config.js';
 import { repoRoot } from '../testing/media.js';

@@ -8,6 +8,8 @@ export { renderOverlay } from './render/overlay.js';
 export type { RenderInput } from './render/plan.js';
 export { renderStill, type StillFrame, type StillOptions, type StillResult } from './still.js';
 export { warmup, engineStatus, type EngineStatus } from './status.js';
+/** The engine's operator settings (ORT_*, MODELS_DIR), for deploy checks that list what each service reads. */
+export { engineConfig } from './config.js';
 /** The work size frames are decoded at (what `renderStill` expects). */
 export { workSize } from './io/decode.js';
 /** For the benchmark's bare-ffmpeg baseline: the exact encoder arguments the engine uses. */
