@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleValue } from '../common/metrics/prom-text.js';
@@ -7,6 +6,7 @@ import { createRedis, createRenderQueue } from '../pipeline/contract.js';
 import { pipelineKeys } from '../pipeline/keys.js';
 import { startFakeTelegram, type FakeTelegram } from '../testing/fake-telegram.js';
 import { repoRoot } from '../testing/media.js';
+import { unusedPort } from '../testing/ports.js';
 
 /**
  * `npm run bot` as a real process with METRICS_PORT set: /metrics on its own loopback listener, behind the bearer
@@ -39,7 +39,7 @@ describe('bot /metrics (bot/main.ts)', () => {
   });
 
   it('serves /metrics with the token only, and /stats says the same queue depth and failures', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     const env = { BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: tg.apiRoot, ADMIN_IDS: String(ADMIN), BOT_PREVIEW: 'false', METRICS_PORT: String(port), METRICS_TOKEN };
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bot/main.ts')], {
       cwd: repoRoot,
@@ -74,11 +74,3 @@ describe('bot /metrics (bot/main.ts)', () => {
   });
 });
 
-/** A port free a moment ago (the child binds it itself; tests in parallel must not share a fixed one). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}

@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatReadings, DEFAULT_READINGS } from '../shotstack/readings.js';
+import { unusedPort } from '../testing/ports.js';
 import { REDIS_SERVER } from '../testing/throwaway-redis.js';
-import { freePort, ManagedProcess, type ProcessSpec } from './processes.js';
+import { ManagedProcess, type ProcessSpec } from './processes.js';
 import { rpcClient, type RpcClient } from './rpc.js';
 
 /**
@@ -110,7 +111,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const logDir = join(o.runDir, 'logs');
   for (const d of ['logs', 'redis', 'telegram', 'work/tmp', 'work/gpu', 'work/shotstack', 'work/preview']) await mkdir(join(o.runDir, d), { recursive: true });
   const prefix = `lt-${Date.now().toString(36)}`;
-  const s = specs(o, await freePort(), prefix);
+  const s = specs(o, await unusedPort(), prefix);
   const [redis, telegram, shotstack, gpu] = [s.redis, s.telegram, s.shotstack, s.gpu].map((spec) => new ManagedProcess(spec, logDir)) as [
     ManagedProcess,
     ManagedProcess,

@@ -8,7 +8,7 @@ import { modeText } from '../bot/admin/format.js';
 import { logger } from '../common/logger.js';
 import type { ErrorBody, HealthBody } from '../gpu-worker/server/api.js';
 import type { GpuWorkerServer } from '../gpu-worker/server/server.js';
-import { freePort, startTestServer, tempParent, TOKEN } from '../gpu-worker/server/test-support.js';
+import { startTestServer, tempParent, TOKEN } from '../gpu-worker/server/test-support.js';
 import { parseWorkerUrlList } from '../gpu-worker/client/urls.js';
 import { media, needSharedMedia } from '../testing/media.js';
 import { loadPipelineConfig } from './config.js';
@@ -16,6 +16,7 @@ import { PipelineError } from './failures.js';
 import { gpuPoolFromUrls, type GpuPool } from './gpu-pool.js';
 import { createOverlayProducer, loadCpuEngine, type OverlayRequest } from './stages/overlay.js';
 import { GpuHealthMonitor } from './worker/gpu-health.js';
+import { unusedPort } from '../testing/ports.js';
 
 /**
  * Several GPU workers behind GPU_WORKER_URL: two real GPU worker servers (CPU provider) on loopback, plus a minimal
@@ -101,7 +102,7 @@ describe.skipIf(!needSharedMedia())('a pool of GPU workers on loopback', () => {
   beforeAll(async () => {
     parent = await tempParent('bubblecast-gpu-pool-');
     [a, b, draining] = await Promise.all([startTestServer(join(parent, 'a')), startTestServer(join(parent, 'b')), drainingWorker()]);
-    refusedUrl = `http://127.0.0.1:${await freePort()}`;
+    refusedUrl = `http://127.0.0.1:${await unusedPort()}`;
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close(), new Promise((r) => draining?.server.close(r))]);

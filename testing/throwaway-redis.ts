@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { unusedPort } from './ports.js';
 
 /**
  * A private redis-server for tests that must not depend on, or change, the machine's shared Redis: settings the
@@ -25,7 +25,7 @@ export interface ThrowawayRedis {
 /** Starts redis-server with `args` (e.g. ['--appendonly', 'yes']) on a free loopback port, no RDB snapshots. */
 export async function startThrowawayRedis(args: string[] = []): Promise<ThrowawayRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'throwaway-redis-'));
-  const port = await freePort();
+  const port = await unusedPort();
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,14 +48,6 @@ export async function startThrowawayRedis(args: string[] = []): Promise<Throwawa
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitForPing(url: string, child: ChildProcess, output: () => string): Promise<void> {

@@ -11,7 +11,6 @@ import type { HealthBody, JobStatusBody, ResultFileInfo } from '../server/api.js
 import type { GpuWorkerServer } from '../server/server.js';
 import {
   AUTH,
-  freePort,
   instanceFolders,
   jobFolders,
   killHard,
@@ -24,6 +23,7 @@ import {
 } from '../server/test-support.js';
 import { createGpuWorkerClient, GpuWorkerError, shouldFallBackToCpu, type GpuWorkerClientOptions } from './index.js';
 import { classifyHttpError } from './errors.js';
+import { unusedPort } from '../../testing/ports.js';
 
 /**
  * The pipeline-facing client against the real server (in-process, and as a child process that a test kills),
@@ -399,7 +399,7 @@ describe.skipIf(!needSharedMedia())('client against the real worker (CPU)', () =
     const children: ChildServer[] = [];
     beforeAll(async () => {
       workParent = await tempParent('bubblecast-gpu-worker-child-');
-      port = await freePort();
+      port = await unusedPort();
     });
     afterAll(async () => {
       await Promise.all(children.map(killHard));
@@ -453,7 +453,7 @@ describe.skipIf(!needSharedMedia())('client against the real worker (CPU)', () =
   });
 
   it('health() of an unreachable worker is unavailable', async () => {
-    const err = await rejection(client({}, `http://127.0.0.1:${await freePort()}`).health());
+    const err = await rejection(client({}, `http://127.0.0.1:${await unusedPort()}`).health());
     expect(err).toMatchObject({ kind: 'unavailable', reason: 'connection_failed' });
   });
 

@@ -9,7 +9,6 @@ import type { ErrorBody, HealthBody, JobStatusBody, SubmitAccepted } from './api
 import type { GpuWorkerServer } from './server.js';
 import {
   AUTH,
-  freePort,
   instanceFolders,
   jobFolders,
   killHard,
@@ -20,6 +19,7 @@ import {
   until,
   type ChildServer,
 } from './test-support.js';
+import { unusedPort } from '../../testing/ports.js';
 
 /**
  * The GPU worker's HTTP API against the real engine on CPU, on loopback. Each fault test asserts the exact answer
@@ -451,7 +451,7 @@ describe.skipIf(!needSharedMedia())('GPU worker HTTP API (real engine, CPU)', ()
     beforeAll(async () => {
       workParent = await tempParent('bubblecast-gpu-worker-disk-');
       // Writing a file past 1 MiB fails with EFBIG: the 2.4 MB upload fails mid-way, smaller ones and results fit.
-      child = await startChildServer(await freePort(), workParent, {}, { fileSizeLimitKiB: 1024 });
+      child = await startChildServer(await unusedPort(), workParent, {}, { fileSizeLimitKiB: 1024 });
     });
     afterAll(async () => {
       await killHard(child);

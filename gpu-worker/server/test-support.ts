@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,16 +14,6 @@ export const AUTH = { authorization: `Bearer ${TOKEN}` };
 /** The real server, in this process, on a loopback port, CPU provider, with its work folder under `parent`. */
 export async function startTestServer(parent: string, opts: Partial<GpuWorkerServerOptions> = {}): Promise<GpuWorkerServer> {
   return startGpuWorkerServer({ token: TOKEN, port: 0, host: '127.0.0.1', workDir: parent, shutdownGraceMs: 0, ...opts });
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {

@@ -25,12 +25,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CB } from '../../bot/flow/callbacks.js';
 import { t } from '../../bot/i18n/index.js';
 import { startFakeTelegram, type FakeTelegram } from '../../testing/fake-telegram.js';
+import { unusedPort } from '../../testing/ports.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,17 +87,6 @@ function imageUser(root: string, user: string | undefined): { uid: number; gid: 
   }
   if (/^\d+$/.test(name)) return { uid: Number(name), gid: Number(name), home: '/' };
   throw new Error(`the image's USER ${name} is not in its /etc/passwd`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
 }
 
 interface Proc {
@@ -208,7 +197,7 @@ class Run {
 /** The GPU image's server with the CPU provider, until /health says ready. */
 async function startGpuWorker(run: Run, gpuRoot: string): Promise<Gpu> {
   const cfg = inspect(gpuImage ?? 'localhost/bubblecast-gpu-worker:smoke');
-  const port = await freePort();
+  const port = await unusedPort();
   const gpu = { url: `http://127.0.0.1:${port}`, token: 'image-smoke-gpu-token-0123456789abcdef' };
   run.watch(startInImage('gpu-worker', gpuRoot, cfg, cfg.Cmd ?? [], { PORT: String(port), HOST: '127.0.0.1', GPU_WORKER_TOKEN: gpu.token, ORT_PROVIDERS: 'cpu', LOG_LEVEL: 'info' }));
   let body: Record<string, unknown> = {};
@@ -244,7 +233,7 @@ async function botAndOneJob(run: Run, root: string, gpu: Gpu | null): Promise<vo
   const tg = await startFakeTelegram({ token: TOKEN, dataDir: join(logs, 'fake-telegram') });
   run.tg = tg;
   say(`fake Bot API at ${tg.apiRoot}`);
-  const botPort = await freePort();
+  const botPort = await unusedPort();
   const common = { BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: tg.apiRoot, REDIS_URL: redisUrl, PIPELINE_QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' };
   const processing: Record<string, string> = gpu ? { PROCESSING_MODE: 'gpu', GPU_WORKER_URL: gpu.url, GPU_WORKER_TOKEN: gpu.token } : { PROCESSING_MODE: 'cpu' };
   run.watch(startInImage('bot', root, cfg, cfg.Cmd ?? [], { ...common, PORT: String(botPort), ADMIN_IDS: '1' }));
