@@ -64,14 +64,20 @@ function workerEnv(o: ClusterOptions, base: Record<string, string>, gpuUrl: stri
   };
 }
 
-function specs(o: ClusterOptions, redisPort: number, prefix: string) {
+/** Ports below the kernel's ephemeral range (testing/ports.ts): nothing else takes them, not even while a chaos event has the process down. */
+interface Ports {
+  redis: number;
+  gpu: number;
+}
+
+function specs(o: ClusterOptions, ports: Ports, prefix: string) {
   const work = (name: string) => join(o.runDir, 'work', name);
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const redisUrl = `redis://127.0.0.1:${ports.redis}`;
   const common = { LOG_LEVEL: 'info', TMPDIR: work('tmp'), ORT_PROVIDERS: 'cpu', ORT_THREADS: '1' };
   const pipeline = { ...common, REDIS_URL: redisUrl, PIPELINE_QUEUE_PREFIX: prefix, BOT_TOKEN, PIPELINE_RESOLUTION: 'sd', PIPELINE_MAX_ACTIVE_JOBS_PER_USER: '3' };
   const redis: ProcessSpec = {
     name: 'redis',
-    command: [REDIS_SERVER, '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', join(o.runDir, 'redis'), '--save', '', '--appendonly', 'yes'],
+    command: [REDIS_SERVER, '--port', String(ports.redis), '--bind', '127.0.0.1', '--dir', join(o.runDir, 'redis'), '--save', '', '--appendonly', 'yes'],
     env: {},
     ready: /Ready to accept connections/,
   };
@@ -85,12 +91,10 @@ function specs(o: ClusterOptions, redisPort: number, prefix: string) {
   const gpu: ProcessSpec = {
     name: 'gpu-worker',
     script: 'gpu-worker/server/main.ts',
-    // Port 0: the kernel's pick, read back from the ready line. A port reserved earlier and bound later can be
-    // taken in between by any process on the host (a parallel test's listener or an outgoing connection).
-    env: { ...common, PORT: '0', HOST: '127.0.0.1', GPU_WORKER_TOKEN: GPU_TOKEN, GPU_WORKER_WORK_DIR: work('gpu'), GPU_WORKER_SHUTDOWN_GRACE_MS: '3000' },
-    ready: /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"gpu worker listening"/,
+    env: { ...common, PORT: String(ports.gpu), HOST: '127.0.0.1', GPU_WORKER_TOKEN: GPU_TOKEN, GPU_WORKER_WORK_DIR: work('gpu'), GPU_WORKER_SHUTDOWN_GRACE_MS: '3000' },
+    ready: /gpu worker listening/,
   };
-  return { redisUrl, pipeline, redis, telegram, shotstack, gpu, work };
+  return { redisUrl, gpuUrl: `http://127.0.0.1:${ports.gpu}`, pipeline, redis, telegram, shotstack, gpu, work };
 }
 
 /** Starts `procs` in order (each waits for the one before); on a failure stops those already started, then throws. */
@@ -111,7 +115,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const logDir = join(o.runDir, 'logs');
   for (const d of ['logs', 'redis', 'telegram', 'work/tmp', 'work/gpu', 'work/shotstack', 'work/preview']) await mkdir(join(o.runDir, d), { recursive: true });
   const prefix = `lt-${Date.now().toString(36)}`;
-  const s = specs(o, await unusedPort(), prefix);
+  const s = specs(o, { redis: await unusedPort(), gpu: await unusedPort() }, prefix);
   const [redis, telegram, shotstack, gpu] = [s.redis, s.telegram, s.shotstack, s.gpu].map((spec) => new ManagedProcess(spec, logDir)) as [
     ManagedProcess,
     ManagedProcess,
@@ -120,15 +124,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   ];
   const started: ManagedProcess[] = [];
   await startAll(started, [redis, telegram, shotstack, gpu]);
-  const gpuUrl = String(gpu.readyValue);
-  // A chaos restart comes back on the same port: the workers know this URL.
-  gpu.spec.env.PORT = new URL(gpuUrl).port;
   const pipelineEnv = { ...s.pipeline, TELEGRAM_API_ROOT: String(telegram.readyValue) };
   const workers = Array.from(
     { length: o.workers },
     (_, i) =>
       new ManagedProcess(
-        { name: `worker-${i + 1}`, script: 'pipeline/worker/main.ts', env: workerEnv(o, pipelineEnv, gpuUrl, String(shotstack.readyValue), i + 1), ready: /pipeline worker started/ },
+        { name: `worker-${i + 1}`, script: 'pipeline/worker/main.ts', env: workerEnv(o, pipelineEnv, s.gpuUrl, String(shotstack.readyValue), i + 1), ready: /pipeline worker started/ },
         logDir,
       ),
   );

@@ -18,10 +18,7 @@ export interface ProcessSpec {
   /** …or a plain command line (redis-server). */
   command?: string[];
   env: Record<string, string>;
-  /**
-   * A log line matching this means ready (its first capture group, if any, is the ready value: a bound URL); or
-   * `ipc`: the child sends `{ ready: value }` over IPC.
-   */
+  /** A log line matching this means ready; or `ipc`: the child sends `{ ready: value }` over IPC. */
   ready: RegExp | 'ipc';
   readyTimeoutMs?: number;
 }
@@ -144,8 +141,7 @@ function waitReady(child: ChildProcess, spec: ProcessSpec): Promise<unknown> {
     const onData = (c: Buffer) => {
       if (spec.ready === 'ipc') return;
       seen = (seen + c.toString()).slice(-20_000);
-      const m = spec.ready.exec(seen);
-      if (m) done(null, m[1] ?? true);
+      if (spec.ready.test(seen)) done(null, true);
     };
     const onMessage = (m: { ready?: unknown }) => {
       if (spec.ready === 'ipc' && m && 'ready' in m) done(null, m.ready);
