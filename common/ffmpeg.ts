@@ -298,7 +298,7 @@ export async function probeMedia(path: string, limits: ProbeLimits = {}, opts: R
     if (!info.audio) throw new MediaError('corrupt', 'The file has no usable stream (damaged or cut short).', { formatName: info.formatName });
     throw new MediaError('no_video_stream', 'The file has no video stream.', { formatName: info.formatName });
   }
-  if (video.codedWidth * video.codedHeight > maxPixels) throw frameTooLarge(video.codedWidth, video.codedHeight, maxPixels);
+  checkFramePixels(video, maxPixels);
   if (!info.durationSec && !still) info.durationSec = await lastVideoPacketEnd(path, gate, opts);
   checkDuration(info, limits, still !== null);
   return info;
@@ -313,10 +313,13 @@ export function checkProbedLimits(info: MediaInfo, limits: ProbeLimits = {}): Me
   checkSize(info.sizeBytes, limits);
   const video = info.video;
   if (!video || !video.width || !video.height) throw new MediaError('no_video_stream', 'The file has no video stream.', { formatName: info.formatName });
-  const maxPixels = limits.maxPixels ?? MAX_FRAME_PIXELS;
-  if (video.codedWidth * video.codedHeight > maxPixels) throw frameTooLarge(video.codedWidth, video.codedHeight, maxPixels);
+  checkFramePixels(video, limits.maxPixels ?? MAX_FRAME_PIXELS);
   checkDuration(info, limits, false);
   return info;
+}
+
+function checkFramePixels(video: { codedWidth: number; codedHeight: number }, maxPixels: number): void {
+  if (video.codedWidth * video.codedHeight > maxPixels) throw frameTooLarge(video.codedWidth, video.codedHeight, maxPixels);
 }
 
 function checkSize(sizeBytes: number, limits: ProbeLimits): void {
